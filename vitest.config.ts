@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['src/**/*.spec.ts', 'test/**/*.spec.ts'],
+    environment: 'node',
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    // Specs start real HTTP servers on 127.0.0.1:0 and share the local Redis; forks isolate them.
+    pool: 'forks',
+    setupFiles: ['./test/setup.ts'],
+  },
+});
