@@ -1,0 +1,23 @@
+import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
+import { Principal, Scopes, type AuthPrincipal } from '../auth/index.js';
+import { AuditStore } from './audit.store.js';
+import { AuditEventBody } from './audit-event.body.js';
+
+/** The sample sibling service: other services report events here with their own M2M token. */
+@Controller('internal/audit-events')
+export class AuditController {
+  constructor(private readonly store: AuditStore) {}
+
+  @Post()
+  @HttpCode(201)
+  @Scopes('write:audit')
+  create(@Body() body: unknown, @Principal() principal: AuthPrincipal) {
+    return this.store.add(AuditEventBody.parse(body), principal.clientId);
+  }
+
+  @Get()
+  @Scopes('read:audit')
+  list() {
+    return { events: this.store.list() };
+  }
+}

@@ -1,0 +1,40 @@
+/** Options of `AuthModule.forRoot` / `forRootAsync`. Defaults are written where they are read. */
+export interface AuthModuleOptions {
+  /** Exact `iss` value incoming tokens must carry (Auth0: `https://<domain>/`, with the trailing slash). */
+  issuer: string;
+  /** Accepted audiences: a token passes when one of its `aud` values equals one of these exactly. */
+  audience: string | string[];
+  /** JWKS URL; found by discovery from the issuer (RFC 8414 / OpenID Connect Discovery) when absent. */
+  jwksUri?: string;
+  /** Accepted signing algorithms (asymmetric only). Default `['RS256']`. */
+  algorithms?: string[];
+  /** Leeway for `exp`/`nbf`/`iat`, in seconds. Default 5. */
+  clockToleranceSeconds?: number;
+  /** `WWW-Authenticate` realm. Default `'api'`. */
+  realm?: string;
+  /** Rejects tokens that are not Auth0 client-credentials tokens (`gty` and `sub` `…@clients`). */
+  m2mOnly?: boolean;
+  /** Only these client ids (from `azp`/`client_id`/`sub`) are accepted. */
+  allowedClientIds?: string[];
+  /** RFC 9068 strict mode: `typ` must be `at+jwt`, and `client_id`, `jti`, `iat`, `sub` are required. */
+  strictRfc9068?: boolean;
+  /** Time limit of one JWKS or discovery request, in ms. Default 3000. */
+  jwksTimeoutMs?: number;
+  /** Minimum time between two JWKS fetches caused by unknown `kid`s, in ms. Default 10000. */
+  jwksCooldownMs?: number;
+  /** Age after which the JWKS is refreshed in the background (keys keep serving meanwhile), in ms. Default 600000. */
+  jwksMaxAgeMs?: number;
+  /** How long known keys keep serving while the JWKS endpoint fails, in ms. Default 21600000 (6 h). */
+  jwksStaleIfErrorMs?: number;
+  /** Entries of the verified-token cache; 0 disables it. Default 10000. */
+  verifiedTokenCacheSize?: number;
+  /** Longest accepted token, in characters; longer ones are refused before any parsing. Default 8192. */
+  maxTokenLength?: number;
+}
+
+export interface AuthModuleExtras {
+  /** Installs the JWT and scopes guards for every route (use `@Public()` to opt out). Default false. */
+  globalGuards?: boolean;
+  /** Makes the module's providers global. Default false. */
+  isGlobal?: boolean;
+}

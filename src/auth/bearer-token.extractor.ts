@@ -1,0 +1,41 @@
+import { InvalidRequestError } from './bearer.errors.js';
+
+// RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+interface RequestLike {
+  headers: Record<string, string | string[] | undefined>;
+  query?: unknown;
+  body?: unknown;
+}
+
+function hasAccessTokenParam(source: unknown): boolean {
+  return typeof source === 'object' && source !== null && Object.prototype.hasOwnProperty.call(source, 'access_token');
+}
+
+/**
+ * The bearer token of a request, read only from the `Authorization` header (RFC 6750 §2.1).
+ * Returns undefined when the request carries no credentials; throws `InvalidRequestError` for a
+ * malformed header or for a token offered in the query or body (§2.2/§2.3 are not supported: query
+ * tokens end up in logs and caches, and §2 forbids more than one method in one request).
+ */
+export function extractBearerToken(req: RequestLike): string | undefined {
+  if (hasAccessTokenParam(req.query) || hasAccessTokenParam(req.body)) {
+    throw new InvalidRequestError('Access tokens are accepted only in the Authorization header');
+  }
+  const header = req.headers.authorization;
+  if (header === undefined) return undefined;
+  if (Array.isArray(header)) throw new InvalidRequestError('More than one Authorization header');
+  const space = header.indexOf(' ');
+  const scheme = space === -1 ? header : header.slice(0, space);
+  // RFC 7235 §2.1: the auth-scheme is case-insensitive.
+  if (scheme.toLowerCase() !== 'bearer') {
+    // Another scheme (Basic, DPoP…) carries no bearer token: answered as "no credentials" (§3).
+    return undefined;
+  }
+  const token = space === -1 ? '' : header.slice(space + 1);
+  if (!token || !B64TOKEN.test(token)) {
+    throw new InvalidRequestError('Malformed Authorization header: expected exactly one bearer token');
+  }
+  return token;
+}

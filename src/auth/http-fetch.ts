@@ -1,0 +1,46 @@
+/** JSON over HTTP for discovery and JWKS: a hard deadline, no redirects, a size limit. */
+export class FetchError extends Error {
+  constructor(message: string, readonly status?: number) {
+    super(message);
+    this.name = 'FetchError';
+  }
+}
+
+const MAX_BODY_BYTES = 512 * 1024;
+
+export async function fetchJson(url: string, timeoutMs: number): Promise<unknown> {
+  let response: Response;
+  try {
+    // redirect: 'error' — a JWKS or metadata document that moves is a configuration problem, and
+    // following it would let whoever controls the redirect target choose our keys.
+    response = await fetch(url, {
+      signal: AbortSignal.timeout(timeoutMs),
+      redirect: 'error',
+      headers: { accept: 'application/json, application/jwk-set+json' },
+    });
+  } catch (err) {
+    const timedOut = err instanceof DOMException && err.name === 'TimeoutError';
+    throw new FetchError(timedOut ? `GET ${url} timed out after ${timeoutMs} ms` : `GET ${url} failed: ${(err as Error).message}`);
+  }
+  if (!response.ok) {
+    await response.body?.cancel();
+    throw new FetchError(`GET ${url} answered ${response.status}`, response.status);
+  }
+  const declared = Number(response.headers.get('content-length') ?? 0);
+  if (declared > MAX_BODY_BYTES) {
+    await response.body?.cancel();
+    throw new FetchError(`GET ${url} answered a body over ${MAX_BODY_BYTES} bytes`);
+  }
+  let text: string;
+  try {
+    text = await response.text();
+  } catch (err) {
+    throw new FetchError(`GET ${url} failed while reading: ${(err as Error).message}`);
+  }
+  if (text.length > MAX_BODY_BYTES) throw new FetchError(`GET ${url} answered a body over ${MAX_BODY_BYTES} bytes`);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new FetchError(`GET ${url} did not answer JSON`);
+  }
+}

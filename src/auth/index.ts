@@ -1,0 +1,18 @@
+export { AuthModule } from './auth.module.js';
+export { AUTH_MODULE_OPTIONS } from './auth.module-definition.js';
+export type { AuthModuleOptions, AuthModuleExtras } from './auth.options.js';
+export { AUTH_STRATEGY_NAME, PUBLIC_METADATA, SCOPES_METADATA } from './auth.constants.js';
+export { AuthEvents, type AuthEventListener } from './auth.events.js';
+export * from './bearer.errors.js';
+export { BearerErrorFilter } from './bearer-error.filter.js';
+export { IssuerDiscovery, type IssuerMetadata, discoveryUrls } from './issuer-discovery.js';
+export { JwtAuthGuard } from './jwt-auth.guard.js';
+export { JwtStrategy } from './jwt.strategy.js';
+export { KeySource, type SigningKey, type JwksFetchOutcome } from './key-source.js';
+export { KeyWarmer } from './key-warmer.js';
+export { Principal } from './principal.decorator.js';
+export { type AuthPrincipal, scopesOf, clientIdOf } from './principal.js';
+export { Public } from './public.decorator.js';
+export { Scopes } from './scopes.decorator.js';
+export { ScopesGuard } from './scopes.guard.js';
+export { VerifiedTokenCache } from './verified-token.cache.js';

@@ -1,0 +1,53 @@
+import { InvalidTokenError } from './bearer.errors.js';
+
+export interface JoseHeader {
+  alg: string;
+  kid?: string;
+  typ?: string;
+  [name: string]: unknown;
+}
+
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+// RFC 8725 §3.10 and §2.7: header parameters that point at, or embed, a key. Following them lets
+// the token choose its own verification key; they are refused outright, never fetched or trusted.
+const KEY_CARRYING_PARAMS = ['jku', 'jwk', 'x5u', 'x5c'];
+const MAX_KID_LENGTH = 256;
+
+/**
+ * Decodes and checks a compact JWS header before any key lookup, so hostile headers cost nothing
+ * and never reach the JWKS client.
+ */
+export function checkJwsHeader(token: string, algorithms: readonly string[], strictRfc9068: boolean): JoseHeader {
+  const parts = token.split('.');
+  if (parts.length !== 3 || !parts.every((p) => BASE64URL.test(p))) {
+    throw new InvalidTokenError('malformed', 'Malformed token');
+  }
+  let header: unknown;
+  try {
+    header = JSON.parse(Buffer.from(parts[0], 'base64url').toString('utf8'));
+  } catch {
+    throw new InvalidTokenError('malformed', 'Malformed token header');
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) {
+    throw new InvalidTokenError('malformed', 'Malformed token header');
+  }
+  const h = header as Record<string, unknown>;
+  // RFC 8725 §3.1 / §2.1: `none`, HMAC with a public key as secret, anything not configured.
+  if (typeof h.alg !== 'string' || !algorithms.includes(h.alg)) {
+    throw new InvalidTokenError('algorithm', 'Unexpected signing algorithm');
+  }
+  // RFC 7515 §4.1.11: a recipient must reject a JWS whose `crit` lists extensions it does not
+  // understand; this verifier understands none.
+  if ('crit' in h) throw new InvalidTokenError('header', 'Unsupported critical header');
+  for (const name of KEY_CARRYING_PARAMS) {
+    if (name in h) throw new InvalidTokenError('header', `Header parameter ${name} is not accepted`);
+  }
+  if (h.kid !== undefined && (typeof h.kid !== 'string' || h.kid.length === 0 || h.kid.length > MAX_KID_LENGTH)) {
+    throw new InvalidTokenError('header', 'Invalid kid');
+  }
+  // RFC 9068 §4: resource servers must check `typ` is `at+jwt` (explicit typing, RFC 8725 §3.11).
+  if (strictRfc9068 && !(typeof h.typ === 'string' && /^(application\/)?at\+jwt$/i.test(h.typ))) {
+    throw new InvalidTokenError('token_type', 'Token type must be at+jwt');
+  }
+  return h as JoseHeader;
+}

@@ -1,0 +1,103 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { PassportStrategy } from '@nestjs/passport';
+import type { JwtPayload } from 'jsonwebtoken';
+import { Strategy, type SecretOrKeyProvider, type StrategyOptionsWithRequest } from 'passport-jwt';
+import type { Request } from 'express';
+import { AUTH_STRATEGY_NAME } from './auth.constants.js';
+import { AUTH_MODULE_OPTIONS } from './auth.module-definition.js';
+import type { AuthModuleOptions } from './auth.options.js';
+import { InvalidTokenError, MissingTokenError } from './bearer.errors.js';
+import { extractBearerToken } from './bearer-token.extractor.js';
+import { checkJwsHeader } from './jwt-header.js';
+import { toBearerError } from './jwt-errors.js';
+import { KeySource } from './key-source.js';
+import { type AuthPrincipal, toPrincipal } from './principal.js';
+import { checkClaims } from './token-claims.js';
+import { VerifiedTokenCache } from './verified-token.cache.js';
+
+/** Per-request state handed from `authenticate` to the key provider and `validate`. */
+const STATE = Symbol('nest_m2m:jwt_state');
+interface RequestState {
+  token: string;
+  kid?: string;
+}
+type AuthRequest = Record<string | symbol, unknown> & { headers: Record<string, string | string[] | undefined>; [STATE]?: RequestState };
+
+export const DEFAULT_ALGORITHMS = ['RS256'];
+
+/**
+ * passport-jwt + jwks-rsa, hardened: hostile headers are refused before any key lookup, the key
+ * comes from `KeySource` as a parsed KeyObject, and results are cached by token hash. Works with a
+ * plain `AuthGuard('jwt')`: every refusal travels as a `BearerError` through passport's error
+ * path, and `BearerErrorFilter` writes the RFC 6750 answer.
+ */
+@Injectable()
+export class JwtStrategy extends PassportStrategy(Strategy, AUTH_STRATEGY_NAME) {
+  private readonly maxTokenLength: number;
+
+  constructor(
+    @Inject(AUTH_MODULE_OPTIONS) private readonly options: AuthModuleOptions,
+    private readonly keys: KeySource,
+    private readonly verified: VerifiedTokenCache,
+  ) {
+    const algorithms = options.algorithms ?? DEFAULT_ALGORITHMS;
+    const strict = options.strictRfc9068 ?? false;
+    const keyProvider: SecretOrKeyProvider = (req, rawJwt, done) => {
+      const state = (req as unknown as AuthRequest)[STATE];
+      let header;
+      try {
+        header = checkJwsHeader(rawJwt as string, algorithms, strict);
+      } catch (err) {
+        return done(err as Error);
+      }
+      if (state) state.kid = header.kid;
+      keys.getKey(header.kid, header.alg).then(
+        (k) => done(null, k.key as never),
+        (err: Error) => done(err),
+      );
+    };
+    super({
+      jwtFromRequest: (req: unknown) => (req as AuthRequest)[STATE]?.token ?? null,
+      secretOrKeyProvider: keyProvider,
+      issuer: options.issuer,
+      audience: Array.isArray(options.audience) ? options.audience : [options.audience],
+      algorithms,
+      passReqToCallback: true,
+      jsonWebTokenOptions: { clockTolerance: options.clockToleranceSeconds ?? 5 },
+    } as StrategyOptionsWithRequest);
+    this.maxTokenLength = options.maxTokenLength ?? 8192;
+    keys.onKeysRemoved((kids) => verified.dropKids(kids));
+  }
+
+  override authenticate(request: Request, options?: unknown): void {
+    const req = request as unknown as AuthRequest;
+    let token: string | undefined;
+    try {
+      token = extractBearerToken(req);
+    } catch (err) {
+      return this.error(err as Error);
+    }
+    if (token === undefined) return this.error(new MissingTokenError());
+    if (token.length > this.maxTokenLength) return this.error(new InvalidTokenError('malformed', 'Token too large'));
+
+    const cached = this.verified.get(token);
+    if (cached) return this.success(cached);
+
+    req[STATE] = { token };
+    // passport-jwt reports verification failures through fail(); route them through error() as
+    // typed BearerErrors so that a plain AuthGuard('jwt') rethrows them intact.
+    this.fail = (info: unknown) => this.error(toBearerError(info));
+    super.authenticate(request, options);
+  }
+
+  validate(req: AuthRequest, payload: JwtPayload): AuthPrincipal {
+    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+      throw new InvalidTokenError('malformed', 'Malformed token payload');
+    }
+    checkClaims(payload, this.options);
+    const principal = toPrincipal(payload);
+    const state = req[STATE];
+    if (state) this.verified.set(state.token, principal, state.kid, payload.exp as number);
+    return principal;
+  }
+}

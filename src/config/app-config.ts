@@ -1,0 +1,82 @@
+import { readFileSync } from 'node:fs';
+import { envSchema, type Env } from './env.schema.js';
+
+/** Thrown at boot with every configuration problem at once; names variables, never their values. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\nSee .env.example for every variable.`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface AppConfig {
+  env: Env;
+  production: boolean;
+  /** Incoming validation; undefined only while the embedded issuer is being set up. */
+  issuer: { issuer: string; audience: string[]; jwksUri?: string; auth0: boolean };
+  /** Outgoing M2M client, when credentials are configured. */
+  client?: {
+    clientId: string;
+    clientSecret?: string;
+    clientAuth: 'client_secret_post' | 'client_secret_basic' | 'private_key_jwt';
+    privateKey?: string;
+    dialect: 'auth0' | 'standard';
+    tokenEndpoint?: string;
+  };
+  audit?: { url: string; audience: string };
+}
+
+export function validateEnv(raw: Record<string, unknown>): Env {
+  const parsed = envSchema.safeParse(raw);
+  if (!parsed.success) {
+    // zod messages describe the rule and never echo the input, so secrets stay out of the log.
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`));
+  }
+  return parsed.data;
+}
+
+export function toAppConfig(env: Env): AppConfig {
+  const auth0 = !env.AUTH_ISSUER_URL && !!env.AUTH0_DOMAIN;
+  const issuer = env.AUTH_ISSUER_URL ?? `https://${env.AUTH0_DOMAIN}/`;
+  const problems: string[] = [];
+  if (!env.AUTH_ISSUER_URL && !env.AUTH0_DOMAIN) problems.push('AUTH0_DOMAIN: AUTH0_DOMAIN or AUTH_ISSUER_URL is required');
+
+  let privateKey: string | undefined;
+  if (env.AUTH_CLIENT_PRIVATE_KEY_FILE) {
+    try {
+      privateKey = readFileSync(env.AUTH_CLIENT_PRIVATE_KEY_FILE, 'utf8');
+    } catch {
+      problems.push('AUTH_CLIENT_PRIVATE_KEY_FILE: cannot be read');
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+
+  const dialect = env.AUTH_TOKEN_DIALECT ?? (auth0 ? 'auth0' : 'standard');
+  return {
+    env,
+    production: env.NODE_ENV === 'production',
+    issuer: {
+      issuer,
+      audience: env.AUTH0_AUDIENCE,
+      // Auth0 publishes its JWKS at a fixed path; other issuers are found by discovery.
+      jwksUri: env.AUTH_JWKS_URI ?? (auth0 ? `https://${env.AUTH0_DOMAIN}/.well-known/jwks.json` : undefined),
+      auth0,
+    },
+    client: env.AUTH0_CLIENT_ID
+      ? {
+          clientId: env.AUTH0_CLIENT_ID,
+          clientSecret: env.AUTH0_CLIENT_SECRET,
+          clientAuth: env.AUTH_CLIENT_AUTH ?? (dialect === 'auth0' ? 'client_secret_post' : 'client_secret_basic'),
+          privateKey,
+          dialect,
+          tokenEndpoint: env.AUTH_TOKEN_URL ?? (auth0 ? `https://${env.AUTH0_DOMAIN}/oauth/token` : undefined),
+        }
+      : undefined,
+    audit: env.AUDIT_SERVICE_URL && env.AUDIT_SERVICE_AUDIENCE ? { url: env.AUDIT_SERVICE_URL, audience: env.AUDIT_SERVICE_AUDIENCE } : undefined,
+  };
+}
+
+/** Validates and resolves the environment: the one entry point main.ts and tests use. */
+export function loadConfig(raw: Record<string, unknown> = process.env): AppConfig {
+  return toAppConfig(validateEnv(raw));
+}

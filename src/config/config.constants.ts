@@ -1,0 +1,1 @@
+export const APP_CONFIG = 'nest_m2m:app_config';

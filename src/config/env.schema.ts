@@ -1,0 +1,91 @@
+import { z } from 'zod';
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+const ASYMMETRIC_ALG = /^(RS|PS|ES)(256|384|512)$|^EdDSA$/;
+
+const list = (value: string | undefined) => (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const opt = <T extends z.ZodType>(schema: T) => z.preprocess(emptyToUndefined, schema.optional());
+const bool = (fallback: boolean) =>
+  z.preprocess(emptyToUndefined, z.enum(['true', 'false', '1', '0'], { message: 'must be true or false' }).optional()).transform((v) =>
+    v === undefined ? fallback : v === 'true' || v === '1',
+  );
+const int = (fallback: number, min: number, max: number) =>
+  z.preprocess(emptyToUndefined, z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(min).max(max).optional()).transform(
+    (v) => v ?? fallback,
+  );
+/** http(s) URL; plain http only for loopback hosts (local issuers and tests), never across a network. */
+const httpsUrl = z.string().refine((v) => {
+  try {
+    const u = new URL(v);
+    return u.protocol === 'https:' || (u.protocol === 'http:' && LOOPBACK_HOSTS.has(u.hostname));
+  } catch {
+    return false;
+  }
+}, 'must be an https:// URL (http:// only for 127.0.0.1/localhost)');
+
+/** The environment contract of DESIGN.md; `.env.example` documents every variable. */
+export const envSchema = z
+  .object({
+    NODE_ENV: z.preprocess(emptyToUndefined, z.enum(['development', 'production', 'test']).default('development')),
+    PORT: int(3000, 0, 65535),
+    HOST: z.preprocess(emptyToUndefined, z.string().default('0.0.0.0')),
+    LOG_LEVEL: z.preprocess(emptyToUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
+
+    AUTH0_DOMAIN: opt(z.string().regex(/^(?!https?:)[a-z0-9.-]+(:\d+)?$/i, 'must be a host name such as acme.us.auth0.com (no scheme, no path)')),
+    AUTH_ISSUER_URL: opt(httpsUrl),
+    AUTH0_AUDIENCE: opt(z.string()).transform((v) => list(v)),
+    AUTH_JWKS_URI: opt(httpsUrl),
+    AUTH_TOKEN_URL: opt(httpsUrl),
+    AUTH_ALGORITHMS: opt(z.string())
+      .transform((v) => (v ? list(v) : ['RS256']))
+      .refine((algs) => algs.length > 0 && algs.every((a) => ASYMMETRIC_ALG.test(a)), 'must list asymmetric algorithms only (RS256, PS256, ES256, EdDSA…)'),
+    AUTH_CLOCK_TOLERANCE_SECONDS: int(5, 0, 300),
+    AUTH_JWKS_TIMEOUT_MS: int(3000, 100, 60_000),
+    AUTH_JWKS_COOLDOWN_MS: int(10_000, 0, 3_600_000),
+    AUTH_REALM: z.preprocess(emptyToUndefined, z.string().default('nest-m2m')),
+    AUTH_M2M_ONLY: bool(false),
+    AUTH_ALLOWED_CLIENT_IDS: opt(z.string()).transform((v) => list(v)),
+    AUTH_STRICT_RFC9068: bool(false),
+    VERIFIED_TOKEN_CACHE_SIZE: int(10_000, 0, 1_000_000),
+
+    AUTH0_CLIENT_ID: opt(z.string()),
+    AUTH0_CLIENT_SECRET: opt(z.string()),
+    AUTH_CLIENT_AUTH: opt(z.enum(['client_secret_post', 'client_secret_basic', 'private_key_jwt'])),
+    AUTH_CLIENT_PRIVATE_KEY_FILE: opt(z.string()),
+    AUTH_TOKEN_DIALECT: opt(z.enum(['auth0', 'standard'])),
+    TOKEN_CACHE_URL: opt(z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')),
+    TOKEN_CACHE_ENCRYPTION_KEY: opt(z.string().regex(/^([0-9a-f]{64}|[A-Za-z0-9+/_-]{43}=?)$/i, 'must be 32 bytes, hex or base64')),
+    TOKEN_REFRESH_BUFFER_SECONDS: int(60, 0, 3600),
+    TOKEN_BACKGROUND_REFRESH: bool(false),
+    TOKEN_REQUEST_TIMEOUT_MS: int(5000, 100, 60_000),
+
+    AUDIT_SERVICE_URL: opt(httpsUrl),
+    AUDIT_SERVICE_AUDIENCE: opt(z.string()),
+
+    DEV_ISSUER_PORT: int(0, 0, 65535),
+  })
+  .superRefine((env, ctx) => {
+    const problem = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    const issuerSet = !!(env.AUTH0_DOMAIN || env.AUTH_ISSUER_URL);
+    if (!issuerSet && env.NODE_ENV === 'production') {
+      problem('AUTH0_DOMAIN', 'AUTH0_DOMAIN or AUTH_ISSUER_URL is required in production (the embedded dev issuer never runs there)');
+    }
+    if ((issuerSet || env.NODE_ENV === 'production') && env.AUTH0_AUDIENCE.length === 0) {
+      problem('AUTH0_AUDIENCE', 'is required when an issuer is configured');
+    }
+    if (env.AUTH0_CLIENT_ID && env.AUTH_CLIENT_AUTH !== 'private_key_jwt' && !env.AUTH0_CLIENT_SECRET) {
+      problem('AUTH0_CLIENT_SECRET', 'is required with AUTH0_CLIENT_ID (or set AUTH_CLIENT_AUTH=private_key_jwt)');
+    }
+    if (env.AUTH0_CLIENT_SECRET && !env.AUTH0_CLIENT_ID) problem('AUTH0_CLIENT_ID', 'is required with AUTH0_CLIENT_SECRET');
+    if (env.AUTH_CLIENT_AUTH === 'private_key_jwt' && !env.AUTH_CLIENT_PRIVATE_KEY_FILE) {
+      problem('AUTH_CLIENT_PRIVATE_KEY_FILE', 'is required with AUTH_CLIENT_AUTH=private_key_jwt');
+    }
+    if (env.AUDIT_SERVICE_URL) {
+      if (!env.AUDIT_SERVICE_AUDIENCE) problem('AUDIT_SERVICE_AUDIENCE', 'is required with AUDIT_SERVICE_URL');
+      if (!env.AUTH0_CLIENT_ID) problem('AUTH0_CLIENT_ID', 'is required with AUDIT_SERVICE_URL (the service calls it with its own M2M token)');
+    }
+    if (env.TOKEN_CACHE_ENCRYPTION_KEY && !env.TOKEN_CACHE_URL) problem('TOKEN_CACHE_ENCRYPTION_KEY', 'is only used with TOKEN_CACHE_URL');
+  });
+
+export type Env = z.output<typeof envSchema>;

@@ -1,0 +1,79 @@
+import { Logger } from '@nestjs/common';
+import { createServer } from 'node:net';
+import type { Env } from './config/env.schema.js';
+import { AUDIT_API_AUDIENCE, DOCUMENTS_API_AUDIENCE, type DevIssuer, startDevIssuer, writeDevIssuerState } from './dev-issuer/index.js';
+
+/** The service's own identity at the embedded issuer (granted `write:audit` on the audit API). */
+const SERVICE_CLIENT_ID = 'nest-m2m-service';
+/** The sample caller a newcomer uses from curl (granted the documents scopes). */
+const CALLER_CLIENT_ID = 'documents-caller';
+
+/** DESIGN.md: no issuer configured and not production → run on the embedded dev issuer. */
+export function isEmbeddedMode(env: Env): boolean {
+  return !env.AUTH0_DOMAIN && !env.AUTH_ISSUER_URL && env.NODE_ENV !== 'production';
+}
+
+export interface Embedded {
+  issuer: DevIssuer;
+  /** Environment overrides that point the service at the embedded issuer. */
+  env: Record<string, string>;
+  printQuickStart(port: number): void;
+}
+
+export async function startEmbedded(env: Env): Promise<Embedded> {
+  const logger = new Logger('Embedded');
+  const issuer = await startDevIssuer({ port: env.DEV_ISSUER_PORT, logger: { log: (m) => logger.log(m), warn: (m) => logger.warn(m) } });
+  // The audit sibling is this service itself, over HTTP, so its URL needs the port before listen.
+  const port = env.PORT === 0 ? await freePort() : env.PORT;
+  const secretOf = (id: string) => issuer.config.clients.find((c) => c.clientId === id)?.clientSecret ?? '';
+  writeDevIssuerState(issuer);
+  return {
+    issuer,
+    env: {
+      PORT: String(port),
+      AUTH_ISSUER_URL: issuer.issuer,
+      AUTH0_AUDIENCE: `${DOCUMENTS_API_AUDIENCE},${AUDIT_API_AUDIENCE}`,
+      AUTH_TOKEN_DIALECT: 'auth0',
+      AUTH_CLIENT_AUTH: 'client_secret_post',
+      AUTH0_CLIENT_ID: SERVICE_CLIENT_ID,
+      AUTH0_CLIENT_SECRET: secretOf(SERVICE_CLIENT_ID),
+      AUDIT_SERVICE_URL: `http://127.0.0.1:${port}`,
+      AUDIT_SERVICE_AUDIENCE: AUDIT_API_AUDIENCE,
+    },
+    printQuickStart(listenPort: number) {
+      const body = JSON.stringify({
+        grant_type: 'client_credentials',
+        client_id: CALLER_CLIENT_ID,
+        client_secret: secretOf(CALLER_CLIENT_ID),
+        audience: DOCUMENTS_API_AUDIENCE,
+      });
+      const command =
+        `TOKEN=$(curl -s ${issuer.tokenEndpoint} -H 'content-type: application/json' -d '${body}' ` +
+        `| sed -E 's/.*"access_token":"([^"]+)".*/\\1/') && ` +
+        `curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:${listenPort}/internal/documents/1`;
+      process.stdout.write(
+        [
+          '',
+          `Embedded dev issuer running at ${issuer.issuer} (development only; set AUTH0_DOMAIN or AUTH_ISSUER_URL for a real one).`,
+          'Get a token as the sample caller and call a protected route:',
+          '',
+          `  ${command}`,
+          '',
+          `Or: TOKEN=$(npm run -s token -- --client ${CALLER_CLIENT_ID})`,
+          '',
+        ].join('\n') + '\n',
+      );
+    },
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,30 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { createApp } from './bootstrap.js';
+import { ConfigError, validateEnv } from './config/app-config.js';
+import { isEmbeddedMode, startEmbedded } from './embedded.js';
+
+async function main(): Promise<void> {
+  const logger = new Logger('Main');
+  const env = validateEnv(process.env);
+  const embedded = isEmbeddedMode(env) ? await startEmbedded(env) : undefined;
+  const app = await createApp({ env: embedded?.env });
+  if (embedded) app.enableShutdownHooks();
+  const host = embedded ? '127.0.0.1' : env.HOST;
+  const port = Number(embedded?.env.PORT ?? env.PORT);
+  await app.listen(port, host);
+  logger.log(`nest-m2m listening on http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`);
+  if (embedded) {
+    process.once('beforeExit', () => void embedded.issuer.close());
+    embedded.printQuickStart(port);
+  }
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+  } else {
+    process.stderr.write(`Start-up failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,30 @@
+import type { INestApplication } from '@nestjs/common';
+import { createApp } from '../../src/bootstrap.js';
+import type { TestIssuer } from './test-issuer.js';
+
+/** Boots the real AppModule against a test issuer, on 127.0.0.1 port 0. */
+export async function startApp(issuer: TestIssuer, env: Record<string, string | undefined> = {}): Promise<INestApplication> {
+  const app = await createApp({
+    envFile: false,
+    env: {
+      NODE_ENV: 'test',
+      AUTH_ISSUER_URL: issuer.issuer,
+      AUTH0_AUDIENCE: issuer.audience,
+      AUTH_JWKS_COOLDOWN_MS: '1000',
+      AUTH_JWKS_TIMEOUT_MS: '500',
+      LOG_LEVEL: 'silent',
+      ...env,
+    },
+  }, false);
+  await app.listen(0, '127.0.0.1');
+  return app;
+}
+
+/** `expectFailsWith`-style check of an RFC 6750 answer. */
+export function challenge(params: { error?: string; description?: string; scope?: string }, realm = 'nest-m2m'): string {
+  const parts = [`realm="${realm}"`];
+  if (params.error) parts.push(`error="${params.error}"`);
+  if (params.description) parts.push(`error_description="${params.description}"`);
+  if (params.scope !== undefined) parts.push(`scope="${params.scope}"`);
+  return `Bearer ${parts.join(', ')}`;
+}

@@ -1,0 +1,154 @@
+import { createHmac, createSign, generateKeyPairSync, type KeyObject, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+export interface TestKey {
+  kid: string;
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+  alg: 'RS256' | 'RS512' | 'PS256' | 'ES256';
+}
+
+export type JwksBehaviour = { kind: 'ok' } | { kind: 'status'; status: number } | { kind: 'hang' } | { kind: 'garbage' };
+
+export function generateTestKey(kid = randomUUID(), alg: TestKey['alg'] = 'RS256'): TestKey {
+  const { privateKey, publicKey } = alg === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return { kid, privateKey, publicKey, alg };
+}
+
+const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
+
+/**
+ * A minimal issuer for specs: real RSA keys, discovery and JWKS on 127.0.0.1:0, switchable
+ * failures, and a signer that will also sign what a hostile party would (any header, any claims).
+ */
+export class TestIssuer {
+  readonly keys: TestKey[] = [];
+  jwksFetches = 0;
+  behaviour: JwksBehaviour = { kind: 'ok' };
+  private server?: Server;
+  private readonly sockets = new Set<Socket>();
+  url = '';
+
+  constructor(readonly options: { trailingSlash?: boolean; audience?: string } = {}) {
+    this.keys.push(generateTestKey('key-1'));
+  }
+
+  get issuer(): string {
+    return this.options.trailingSlash === false ? this.url : `${this.url}/`;
+  }
+
+  get jwksUri(): string {
+    return `${this.url}/.well-known/jwks.json`;
+  }
+
+  get audience(): string {
+    return this.options.audience ?? 'https://api.test.local';
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => this.handle(req, res));
+    this.server.on('connection', (s) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+  }
+
+  /** New signing key first; the old ones stay published unless dropped. */
+  rotate(options: { keepOld: boolean }): TestKey {
+    const key = generateTestKey(`key-${this.keys.length + 1}-${randomUUID().slice(0, 8)}`);
+    if (!options.keepOld) this.keys.length = 0;
+    this.keys.unshift(key);
+    return key;
+  }
+
+  jwks() {
+    return {
+      keys: this.keys.map((k) => ({ ...(k.publicKey.export({ format: 'jwk' }) as object), kid: k.kid, use: 'sig', alg: k.alg })),
+    };
+  }
+
+  /** Claims of a valid Auth0-style M2M token, with overrides. */
+  claims(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+    const now = Math.floor(Date.now() / 1000);
+    return {
+      iss: this.issuer,
+      sub: 'caller-app@clients',
+      aud: this.audience,
+      azp: 'caller-app',
+      gty: 'client-credentials',
+      scope: 'read:documents',
+      iat: now,
+      exp: now + 3600,
+      ...overrides,
+    };
+  }
+
+  /** Signs with the current key (or `key`), any header and any claims. `undefined` values are removed. */
+  sign(claims: Record<string, unknown> = this.claims(), header: Record<string, unknown> = {}, key: TestKey = this.keys[0]): string {
+    const h = clean({ alg: key.alg, typ: 'JWT', kid: key.kid, ...header });
+    const input = `${b64(h)}.${b64(clean(claims))}`;
+    const alg = String(h.alg);
+    let signature: Buffer;
+    if (alg.startsWith('RS')) {
+      signature = createSign(`sha${alg.slice(2)}`).update(input).sign(key.privateKey);
+    } else if (alg === 'PS256') {
+      signature = createSign('sha256').update(input).sign({ key: key.privateKey, padding: 6, saltLength: 32 });
+    } else if (alg === 'ES256') {
+      signature = createSign('sha256').update(input).sign({ key: key.privateKey, dsaEncoding: 'ieee-p1363' });
+    } else {
+      signature = Buffer.alloc(0);
+    }
+    return `${input}.${signature.toString('base64url')}`;
+  }
+
+  /** RFC 8725 §2.1 attack: HMAC "signed" with the public key's PEM as the secret. */
+  signHmacWithPublicKey(claims = this.claims(), alg = 'HS256'): string {
+    const key = this.keys[0];
+    const input = `${b64({ alg, typ: 'JWT', kid: key.kid })}.${b64(claims)}`;
+    const secret = key.publicKey.export({ format: 'pem', type: 'spki' });
+    const sig = createHmac(`sha${alg.slice(2)}`, secret).update(input).digest('base64url');
+    return `${input}.${sig}`;
+  }
+
+  /** Unsigned token (`alg` none and its case variants). */
+  unsigned(alg = 'none', claims = this.claims()): string {
+    return `${b64({ alg, typ: 'JWT' })}.${b64(claims)}.`;
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '').split('?')[0];
+    if (path === '/.well-known/openid-configuration' || path === '/.well-known/oauth-authorization-server') {
+      return json(res, 200, { issuer: this.issuer, jwks_uri: this.jwksUri, token_endpoint: `${this.url}/oauth/token` });
+    }
+    if (path === '/.well-known/jwks.json') {
+      this.jwksFetches++;
+      const b = this.behaviour;
+      if (b.kind === 'hang') return; // never answers; the socket is destroyed on close()
+      if (b.kind === 'status') return json(res, b.status, { error: 'injected' });
+      if (b.kind === 'garbage') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return void res.end('{not json');
+      }
+      return json(res, 200, this.jwks());
+    }
+    json(res, 404, { error: 'not_found' });
+  }
+}
+
+function clean(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
