@@ -10,8 +10,6 @@ import { HealthModule } from './health/health.module.js';
 export interface AppModuleOptions {
   /** Values that override process.env (tests, embedded mode). */
   env?: Record<string, string | undefined>;
-  /** Read a `.env` file. Default true. */
-  envFile?: boolean;
 }
 
 @Module({})

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { existsSync } from 'node:fs';
 import { Logger } from '@nestjs/common';
 import { createApp } from './bootstrap.js';
 import { ConfigError, validateEnv } from './config/app-config.js';
@@ -6,6 +7,8 @@ import { isEmbeddedMode, startEmbedded } from './embedded.js';
 
 async function main(): Promise<void> {
   const logger = new Logger('Main');
+  // A local `.env` (never committed) fills in what the real environment leaves unset.
+  if (existsSync('.env')) process.loadEnvFile('.env');
   const env = validateEnv(process.env);
   const embedded = isEmbeddedMode(env) ? await startEmbedded(env) : undefined;
   const app = await createApp({ env: embedded?.env });

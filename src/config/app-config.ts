@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { envSchema, type Env } from './env.schema.js';
+import { crossFieldProblems, envSchema, type Env } from './env.schema.js';
 
 /** Thrown at boot with every configuration problem at once; names variables, never their values. */
 export class ConfigError extends Error {
@@ -28,10 +28,10 @@ export interface AppConfig {
 
 export function validateEnv(raw: Record<string, unknown>): Env {
   const parsed = envSchema.safeParse(raw);
-  if (!parsed.success) {
-    // zod messages describe the rule and never echo the input, so secrets stay out of the log.
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`));
-  }
+  // zod messages describe the rule and never echo the input, so secrets stay out of the log.
+  const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`);
+  problems.push(...crossFieldProblems(raw).map(([name, message]) => `${name}: ${message}`));
+  if (problems.length || !parsed.success) throw new ConfigError(problems);
   return parsed.data;
 }
 

@@ -1,28 +1,34 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { APP_CONFIG } from './config.constants.js';
-import { type AppConfig, loadConfig } from './app-config.js';
+import { loadConfig, validateEnv } from './app-config.js';
 
 /**
  * `@nestjs/config` with the validated schema: every problem reported at boot, at once. The typed
- * `AppConfig` is also provided under `APP_CONFIG` for factories that need more than one value.
+ * `AppConfig` is provided under `APP_CONFIG`. Validation also runs synchronously here, so a bad
+ * environment fails `AppModule.forRoot()` itself rather than surfacing later as an unhandled rejection.
  */
 @Module({})
 export class AppConfigModule {
-  static forRoot(options: { env?: Record<string, string | undefined>; envFile?: boolean } = {}): DynamicModule {
-    let config: AppConfig | undefined;
-    const resolve = (raw: Record<string, unknown>) => (config ??= loadConfig({ ...raw, ...options.env }));
+  static forRoot(options: { env?: Record<string, string | undefined> } = {}): DynamicModule {
+    const config = loadConfig({ ...process.env, ...options.env });
     return {
       module: AppConfigModule,
       global: true,
       imports: [
         ConfigModule.forRoot({
-          ignoreEnvFile: options.envFile === false,
+          // main.ts loads `.env` into process.env before anything reads it.
+          ignoreEnvFile: true,
           cache: true,
-          validate: (raw) => ({ ...raw, ...resolve(raw).env }),
+          // Return the raw values: ConfigModule copies what validate returns into process.env,
+          // and test/embedded overrides must not leak there.
+          validate: (raw) => {
+            validateEnv({ ...raw, ...options.env });
+            return raw;
+          },
         }),
       ],
-      providers: [{ provide: APP_CONFIG, useFactory: () => config ?? resolve(process.env) }],
+      providers: [{ provide: APP_CONFIG, useValue: config }],
       exports: [APP_CONFIG, ConfigModule],
     };
   }

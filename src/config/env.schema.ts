@@ -64,28 +64,36 @@ export const envSchema = z
     AUDIT_SERVICE_AUDIENCE: opt(z.string()),
 
     DEV_ISSUER_PORT: int(0, 0, 65535),
-  })
-  .superRefine((env, ctx) => {
-    const problem = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
-    const issuerSet = !!(env.AUTH0_DOMAIN || env.AUTH_ISSUER_URL);
-    if (!issuerSet && env.NODE_ENV === 'production') {
-      problem('AUTH0_DOMAIN', 'AUTH0_DOMAIN or AUTH_ISSUER_URL is required in production (the embedded dev issuer never runs there)');
-    }
-    if ((issuerSet || env.NODE_ENV === 'production') && env.AUTH0_AUDIENCE.length === 0) {
-      problem('AUTH0_AUDIENCE', 'is required when an issuer is configured');
-    }
-    if (env.AUTH0_CLIENT_ID && env.AUTH_CLIENT_AUTH !== 'private_key_jwt' && !env.AUTH0_CLIENT_SECRET) {
-      problem('AUTH0_CLIENT_SECRET', 'is required with AUTH0_CLIENT_ID (or set AUTH_CLIENT_AUTH=private_key_jwt)');
-    }
-    if (env.AUTH0_CLIENT_SECRET && !env.AUTH0_CLIENT_ID) problem('AUTH0_CLIENT_ID', 'is required with AUTH0_CLIENT_SECRET');
-    if (env.AUTH_CLIENT_AUTH === 'private_key_jwt' && !env.AUTH_CLIENT_PRIVATE_KEY_FILE) {
-      problem('AUTH_CLIENT_PRIVATE_KEY_FILE', 'is required with AUTH_CLIENT_AUTH=private_key_jwt');
-    }
-    if (env.AUDIT_SERVICE_URL) {
-      if (!env.AUDIT_SERVICE_AUDIENCE) problem('AUDIT_SERVICE_AUDIENCE', 'is required with AUDIT_SERVICE_URL');
-      if (!env.AUTH0_CLIENT_ID) problem('AUTH0_CLIENT_ID', 'is required with AUDIT_SERVICE_URL (the service calls it with its own M2M token)');
-    }
-    if (env.TOKEN_CACHE_ENCRYPTION_KEY && !env.TOKEN_CACHE_URL) problem('TOKEN_CACHE_ENCRYPTION_KEY', 'is only used with TOKEN_CACHE_URL');
   });
+
+const present = (v: unknown) => typeof v === 'string' && v.trim() !== '';
+
+/**
+ * Rules across variables. They read the raw values, so they are reported together with every
+ * per-variable problem (zod skips refinements once a field fails).
+ */
+export function crossFieldProblems(raw: Record<string, unknown>): Array<[variable: string, message: string]> {
+  const problems: Array<[string, string]> = [];
+  const production = raw.NODE_ENV === 'production';
+  const issuerSet = present(raw.AUTH0_DOMAIN) || present(raw.AUTH_ISSUER_URL);
+  if (!issuerSet && production) {
+    problems.push(['AUTH0_DOMAIN', 'AUTH0_DOMAIN or AUTH_ISSUER_URL is required in production (the embedded dev issuer never runs there)']);
+  }
+  if ((issuerSet || production) && !present(raw.AUTH0_AUDIENCE)) problems.push(['AUTH0_AUDIENCE', 'is required when an issuer is configured']);
+  const privateKeyJwt = raw.AUTH_CLIENT_AUTH === 'private_key_jwt';
+  if (present(raw.AUTH0_CLIENT_ID) && !privateKeyJwt && !present(raw.AUTH0_CLIENT_SECRET)) {
+    problems.push(['AUTH0_CLIENT_SECRET', 'is required with AUTH0_CLIENT_ID (or set AUTH_CLIENT_AUTH=private_key_jwt)']);
+  }
+  if (present(raw.AUTH0_CLIENT_SECRET) && !present(raw.AUTH0_CLIENT_ID)) problems.push(['AUTH0_CLIENT_ID', 'is required with AUTH0_CLIENT_SECRET']);
+  if (privateKeyJwt && !present(raw.AUTH_CLIENT_PRIVATE_KEY_FILE)) {
+    problems.push(['AUTH_CLIENT_PRIVATE_KEY_FILE', 'is required with AUTH_CLIENT_AUTH=private_key_jwt']);
+  }
+  if (present(raw.AUDIT_SERVICE_URL)) {
+    if (!present(raw.AUDIT_SERVICE_AUDIENCE)) problems.push(['AUDIT_SERVICE_AUDIENCE', 'is required with AUDIT_SERVICE_URL']);
+    if (!present(raw.AUTH0_CLIENT_ID)) problems.push(['AUTH0_CLIENT_ID', 'is required with AUDIT_SERVICE_URL (the service calls it with its own M2M token)']);
+  }
+  if (present(raw.TOKEN_CACHE_ENCRYPTION_KEY) && !present(raw.TOKEN_CACHE_URL)) problems.push(['TOKEN_CACHE_ENCRYPTION_KEY', 'is only used with TOKEN_CACHE_URL']);
+  return problems;
+}
 
 export type Env = z.output<typeof envSchema>;

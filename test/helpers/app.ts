@@ -5,7 +5,6 @@ import type { TestIssuer } from './test-issuer.js';
 /** Boots the real AppModule against a test issuer, on 127.0.0.1 port 0. */
 export async function startApp(issuer: TestIssuer, env: Record<string, string | undefined> = {}): Promise<INestApplication> {
   const app = await createApp({
-    envFile: false,
     env: {
       NODE_ENV: 'test',
       AUTH_ISSUER_URL: issuer.issuer,

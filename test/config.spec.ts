@@ -1,0 +1,100 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config/app-config.js';
+import { createApp } from '../src/bootstrap.js';
+
+const run = promisify(execFile);
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('configuration', () => {
+  it('every_problem_is_reported_at_once_with_variable_names', () => {
+    const problems = problemsOf({
+      NODE_ENV: 'production',
+      PORT: 'eighty',
+      AUTH_ALGORITHMS: 'HS256',
+      TOKEN_CACHE_URL: 'http://redis',
+      AUTH_CLOCK_TOLERANCE_SECONDS: '-1',
+    });
+    const text = problems.join('\n');
+    for (const name of ['PORT', 'AUTH_ALGORITHMS', 'TOKEN_CACHE_URL', 'AUTH_CLOCK_TOLERANCE_SECONDS', 'AUTH0_DOMAIN', 'AUTH0_AUDIENCE']) {
+      expect(text).toContain(name);
+    }
+  });
+
+  it('production_without_an_issuer_names_the_missing_variables', () => {
+    const text = problemsOf({ NODE_ENV: 'production' }).join('\n');
+    expect(text).toMatch(/AUTH0_DOMAIN or AUTH_ISSUER_URL/);
+    expect(text).toContain('AUTH0_AUDIENCE');
+  });
+
+  it('an_issuer_without_an_audience_is_a_startup_error', () => {
+    expect(problemsOf({ AUTH0_DOMAIN: 'acme.us.auth0.com' }).join('\n')).toContain('AUTH0_AUDIENCE');
+  });
+
+  it('a_secret_value_never_appears_in_the_error', () => {
+    const secret = 'super-secret-value-123';
+    const problems = problemsOf({ AUTH0_DOMAIN: 'https://acme.us.auth0.com', AUTH0_CLIENT_SECRET: secret, TOKEN_CACHE_ENCRYPTION_KEY: secret });
+    const text = problems.join('\n');
+    expect(text).toContain('AUTH0_DOMAIN');
+    expect(text).toContain('AUTH0_CLIENT_ID');
+    expect(text).not.toContain(secret);
+  });
+
+  it('plain_http_issuers_are_refused_unless_loopback', () => {
+    expect(problemsOf({ AUTH_ISSUER_URL: 'http://issuer.example.com/', AUTH0_AUDIENCE: 'a' }).join()).toContain('AUTH_ISSUER_URL');
+    expect(loadConfig({ AUTH_ISSUER_URL: 'http://127.0.0.1:9/', AUTH0_AUDIENCE: 'a' }).issuer.issuer).toBe('http://127.0.0.1:9/');
+  });
+
+  it('auth0_domain_derives_issuer_jwks_token_endpoint_and_dialect', () => {
+    const config = loadConfig({ AUTH0_DOMAIN: 'acme.us.auth0.com', AUTH0_AUDIENCE: 'https://api.acme, https://other', AUTH0_CLIENT_ID: 'svc', AUTH0_CLIENT_SECRET: 's' });
+    expect(config.issuer).toEqual({
+      issuer: 'https://acme.us.auth0.com/',
+      audience: ['https://api.acme', 'https://other'],
+      jwksUri: 'https://acme.us.auth0.com/.well-known/jwks.json',
+      auth0: true,
+    });
+    expect(config.client).toMatchObject({ dialect: 'auth0', clientAuth: 'client_secret_post', tokenEndpoint: 'https://acme.us.auth0.com/oauth/token' });
+  });
+
+  it('auth_issuer_url_wins_and_uses_discovery_and_the_standards_dialect', () => {
+    const config = loadConfig({ AUTH0_DOMAIN: 'acme.us.auth0.com', AUTH_ISSUER_URL: 'https://login.example.com/realms/x', AUTH0_AUDIENCE: 'api', AUTH0_CLIENT_ID: 'svc', AUTH0_CLIENT_SECRET: 's' });
+    expect(config.issuer.issuer).toBe('https://login.example.com/realms/x');
+    expect(config.issuer.jwksUri).toBeUndefined();
+    expect(config.client).toMatchObject({ dialect: 'standard', clientAuth: 'client_secret_basic', tokenEndpoint: undefined });
+  });
+
+  it('private_key_jwt_needs_a_readable_key_file', () => {
+    expect(problemsOf({ AUTH0_DOMAIN: 'a.auth0.com', AUTH0_AUDIENCE: 'x', AUTH0_CLIENT_ID: 'svc', AUTH_CLIENT_AUTH: 'private_key_jwt' }).join()).toContain('AUTH_CLIENT_PRIVATE_KEY_FILE');
+    expect(
+      problemsOf({ AUTH0_DOMAIN: 'a.auth0.com', AUTH0_AUDIENCE: 'x', AUTH0_CLIENT_ID: 'svc', AUTH_CLIENT_AUTH: 'private_key_jwt', AUTH_CLIENT_PRIVATE_KEY_FILE: '/nonexistent/key.pem' }).join(),
+    ).toContain('AUTH_CLIENT_PRIVATE_KEY_FILE: cannot be read');
+  });
+
+  it('booting_the_app_with_bad_configuration_fails_with_the_config_error', async () => {
+    await expect(createApp({ env: { NODE_ENV: 'production', AUTH0_DOMAIN: undefined, AUTH_ISSUER_URL: undefined } }, false)).rejects.toThrow(
+      /AUTH0_DOMAIN or AUTH_ISSUER_URL/,
+    );
+  });
+
+  it('the_process_exits_non_zero_with_one_message_listing_every_problem', async () => {
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', PORT: 'x', AUTH0_CLIENT_SECRET: 'sekrit-do-not-print' };
+    const result = await run(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env, timeout: 20_000 }).then(
+      () => ({ code: 0, stderr: '', stdout: '' }),
+      (err: { code: number; stderr: string; stdout: string }) => err,
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('Invalid configuration');
+    for (const name of ['PORT', 'AUTH0_DOMAIN', 'AUTH0_AUDIENCE', 'AUTH0_CLIENT_ID']) expect(result.stderr).toContain(name);
+    expect(result.stderr + result.stdout).not.toContain('sekrit-do-not-print');
+  });
+});
