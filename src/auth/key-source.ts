@@ -37,6 +37,7 @@ export class KeySource {
   private keys = new Map<string | undefined, SigningKey>();
   private fetchedAt = -Infinity;
   private attemptedAt = -Infinity;
+  private unknownKidFetchAt = -Infinity;
   private lastAttemptFailed = false;
   private pending?: Promise<boolean>;
   private client?: JwksClient;
@@ -71,25 +72,32 @@ export class KeySource {
    * not hold it, and `KeysUnavailableError` (503) when no usable key can be had right now.
    */
   async getKey(kid: string | undefined, alg: string): Promise<SigningKey> {
-    const usable = this.hasUsableKeys();
-    if (usable) {
-      const found = this.find(kid);
-      if (found) {
-        if (this.age() > this.options.maxAgeMs && this.mayFetch()) void this.refresh();
-        return this.checkAlg(found, alg);
-      }
+    const known = this.hasUsableKeys() ? this.find(kid) : undefined;
+    if (known) {
+      if (this.age() > this.options.maxAgeMs && this.mayFetch()) void this.refresh();
+      return this.checkAlg(known, alg);
     }
     // Unknown kid (a rotation, or an attacker's random kid), or no keys at all: one shared
-    // refetch, at most once per cooldown, so a flood of random kids costs a bounded number of fetches.
-    if (this.pending || this.mayFetch()) {
+    // refetch, at most once per cooldown, so a flood of random kids costs a bounded number of
+    // fetches while the first kid after a rotation is found at once.
+    if (this.pending) {
+      await this.pending;
+    } else if (this.mayRefetchFor()) {
+      if (this.keys.size > 0) this.unknownKidFetchAt = this.now();
       await this.refresh();
-      const found = this.find(kid);
-      if (found) return this.checkAlg(found, alg);
     }
+    const found = this.find(kid);
+    if (found) return this.checkAlg(found, alg);
     if (!this.hasUsableKeys() || this.lastAttemptFailed) {
       throw new KeysUnavailableError(this.retryAfterSeconds());
     }
     throw new InvalidTokenError('kid_unknown', kid === undefined ? 'Token has no kid and the key set holds several keys' : 'Unknown signing key');
+  }
+
+  /** After a failure, or with no keys: once per cooldown. Otherwise once per cooldown for unknown kids. */
+  private mayRefetchFor(): boolean {
+    if (this.keys.size === 0 || this.lastAttemptFailed) return this.mayFetch();
+    return this.now() - this.unknownKidFetchAt >= this.options.cooldownMs;
   }
 
   private checkAlg(key: SigningKey, alg: string): SigningKey {
