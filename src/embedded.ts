@@ -26,7 +26,7 @@ export async function startEmbedded(env: Env): Promise<Embedded> {
   // The audit sibling is this service itself, over HTTP, so its URL needs the port before listen.
   const port = env.PORT === 0 ? await freePort() : env.PORT;
   const secretOf = (id: string) => issuer.config.clients.find((c) => c.clientId === id)?.clientSecret ?? '';
-  writeDevIssuerState(issuer);
+  await writeDevIssuerState(issuer);
   return {
     issuer,
     env: {
