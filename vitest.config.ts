@@ -9,5 +9,6 @@ export default defineConfig({
     // Specs start real HTTP servers on 127.0.0.1:0 and share the local Redis; forks isolate them.
     pool: 'forks',
     setupFiles: ['./test/setup.ts'],
+    globalSetup: ['./test/global-setup.ts'],
   },
 });

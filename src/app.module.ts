@@ -1,11 +1,16 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { AuditModule } from './audit/audit.module.js';
-import { AuthModule } from './auth/index.js';
-import { type AppConfig } from './config/app-config.js';
+import { AuthModule, IssuerDiscovery } from './auth/index.js';
+import { M2MModule } from './auth/m2m/index.js';
+import { AUDIT_SIBLING } from './audit/http-audit.recorder.js';
+import { type AppConfig, loadConfig } from './config/app-config.js';
 import { APP_CONFIG } from './config/config.constants.js';
 import { AppConfigModule } from './config/config.module.js';
 import { DocumentsModule } from './documents/documents.module.js';
 import { HealthModule } from './health/health.module.js';
+import { LoggingModule } from './logging/logging.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
+import { OpenApiModule } from './openapi/openapi.module.js';
 
 export interface AppModuleOptions {
   /** Values that override process.env (tests, embedded mode). */
@@ -15,10 +20,11 @@ export interface AppModuleOptions {
 @Module({})
 export class AppModule {
   static forRoot(options: AppModuleOptions = {}): DynamicModule {
+    const config = loadConfig({ ...process.env, ...options.env });
     return {
       module: AppModule,
       imports: [
-        AppConfigModule.forRoot(options),
+        AppConfigModule.forRoot(config, options),
         AuthModule.forRootAsync({
           inject: [APP_CONFIG],
           // Secure by default: every route needs a valid token unless marked @Public().
@@ -39,10 +45,49 @@ export class AppModule {
             verifiedTokenCacheSize: config.env.VERIFIED_TOKEN_CACHE_SIZE,
           }),
         }),
-        AuditModule,
+        ...(config.client ? [m2mModule()] : []),
+        AuditModule.forRoot({ remote: !!config.audit }),
         DocumentsModule,
         HealthModule,
+        LoggingModule,
+        MetricsModule,
+        OpenApiModule,
       ],
     };
   }
+}
+
+/** This service's own client-credentials identity, for calls to its siblings (the audit service). */
+function m2mModule(): DynamicModule {
+  return M2MModule.forRootAsync({
+    inject: [APP_CONFIG, IssuerDiscovery],
+    siblingNames: [AUDIT_SIBLING],
+    global: true,
+    useFactory: (config: AppConfig, discovery: IssuerDiscovery) => {
+      const client = config.client!;
+      return {
+        ...(client.tokenEndpoint
+          ? { tokenEndpoint: client.tokenEndpoint }
+          : {
+              resolveTokenEndpoint: async () => {
+                const endpoint = (await discovery.get()).token_endpoint;
+                if (!endpoint) throw new Error(`Issuer ${config.issuer.issuer} publishes no token_endpoint; set AUTH_TOKEN_URL`);
+                return endpoint;
+              },
+            }),
+        issuer: config.issuer.issuer,
+        dialect: client.dialect,
+        clientId: client.clientId,
+        clientSecret: client.clientSecret,
+        clientAuth: client.clientAuth,
+        privateKey: client.privateKey,
+        requestTimeoutMs: config.env.TOKEN_REQUEST_TIMEOUT_MS,
+        refreshBufferSeconds: config.env.TOKEN_REFRESH_BUFFER_SECONDS,
+        backgroundRefresh: config.env.TOKEN_BACKGROUND_REFRESH,
+        cacheUrl: config.env.TOKEN_CACHE_URL,
+        cacheEncryptionKey: config.env.TOKEN_CACHE_ENCRYPTION_KEY,
+        siblings: config.audit ? [{ name: AUDIT_SIBLING, baseUrl: config.audit.url, audience: config.audit.audience }] : [],
+      };
+    },
+  });
 }

@@ -1,13 +1,29 @@
 import type { INestApplication, LoggerService, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { Logger as PinoLogger } from 'nestjs-pino';
 import { AppModule, type AppModuleOptions } from './app.module.js';
+import type { AppConfig } from './config/app-config.js';
+import { APP_CONFIG } from './config/config.constants.js';
+import { OpenApiService } from './openapi/openapi.service.js';
+import { enableGracefulShutdown } from './shutdown/graceful-shutdown.js';
 
 /** Creates the application exactly as `main.ts` runs it (tests use this too). */
 export async function createApp(
   options: AppModuleOptions = {},
   logger?: LoggerService | LogLevel[] | false,
 ): Promise<INestApplication> {
-  const app = await NestFactory.create(AppModule.forRoot(options), { abortOnError: false, ...(logger !== undefined && { logger }) });
-  app.enableShutdownHooks();
+  // `logger: false` (tests) silences the request logs too, unless the caller sets LOG_LEVEL itself.
+  const env = logger === false ? { LOG_LEVEL: 'silent', ...options.env } : options.env;
+  const app = await NestFactory.create(AppModule.forRoot({ ...options, env }), {
+    abortOnError: false,
+    // Nest's own log lines (start-up included) go through pino once it is installed below.
+    bufferLogs: logger === undefined,
+    ...(logger !== undefined && { logger }),
+  });
+  if (logger === undefined) app.useLogger(app.get(PinoLogger));
+  // Shutdown hooks on SIGTERM/SIGINT, with in-flight requests drained first and a time bound.
+  const stopListening = enableGracefulShutdown(app, { timeoutMs: app.get<AppConfig>(APP_CONFIG).env.SHUTDOWN_TIMEOUT_MS });
+  app.getHttpServer().once('close', stopListening);
+  await app.get(OpenApiService).setup(app);
   return app;
 }

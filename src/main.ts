@@ -12,7 +12,6 @@ async function main(): Promise<void> {
   const env = validateEnv(process.env);
   const embedded = isEmbeddedMode(env) ? await startEmbedded(env) : undefined;
   const app = await createApp({ env: embedded?.env });
-  if (embedded) app.enableShutdownHooks();
   const host = embedded ? '127.0.0.1' : env.HOST;
   const port = Number(embedded?.env.PORT ?? env.PORT);
   await app.listen(port, host);

@@ -5,12 +5,21 @@ const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
 interface RequestLike {
   headers: Record<string, string | string[] | undefined>;
+  /** Node keeps only the first `Authorization` in `headers` and drops the others; they show here. */
+  rawHeaders?: string[];
   query?: unknown;
   body?: unknown;
 }
 
 function hasAccessTokenParam(source: unknown): boolean {
   return typeof source === 'object' && source !== null && Object.prototype.hasOwnProperty.call(source, 'access_token');
+}
+
+function authorizationHeaderCount(req: RequestLike): number {
+  let count = 0;
+  const raw = req.rawHeaders ?? [];
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].toLowerCase() === 'authorization') count++;
+  return count;
 }
 
 /**
@@ -25,7 +34,7 @@ export function extractBearerToken(req: RequestLike): string | undefined {
   }
   const header = req.headers.authorization;
   if (header === undefined) return undefined;
-  if (Array.isArray(header)) throw new InvalidRequestError('More than one Authorization header');
+  if (Array.isArray(header) || authorizationHeaderCount(req) > 1) throw new InvalidRequestError('More than one Authorization header');
   const space = header.indexOf(' ');
   const scheme = space === -1 ? header : header.slice(0, space);
   // RFC 7235 §2.1: the auth-scheme is case-insensitive.

@@ -31,6 +31,16 @@ export function checkJwsHeader(token: string, algorithms: readonly string[], str
   if (typeof header !== 'object' || header === null || Array.isArray(header)) {
     throw new InvalidTokenError('malformed', 'Malformed token header');
   }
+  // The claims must be a JSON object (RFC 7519 §7.2 step 10); jsonwebtoken assumes one.
+  let payload: unknown;
+  try {
+    payload = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
+  } catch {
+    throw new InvalidTokenError('malformed', 'Malformed token payload');
+  }
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+    throw new InvalidTokenError('malformed', 'Malformed token payload');
+  }
   const h = header as Record<string, unknown>;
   // RFC 8725 §3.1 / §2.1: `none`, HMAC with a public key as secret, anything not configured.
   if (typeof h.alg !== 'string' || !algorithms.includes(h.alg)) {

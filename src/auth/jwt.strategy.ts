@@ -52,7 +52,15 @@ export class JwtStrategy extends PassportStrategy(Strategy, AUTH_STRATEGY_NAME) 
       }
       if (state) state.kid = header.kid;
       keys.getKey(header.kid, header.alg).then(
-        (k) => done(null, k.key as never),
+        (k) => {
+          try {
+            done(null, k.key as never);
+          } catch (err) {
+            // passport-jwt verifies synchronously inside done(); anything jsonwebtoken throws
+            // there (odd payloads) must become a refusal, not an unhandled rejection.
+            done(err as Error);
+          }
+        },
         (err: Error) => done(err),
       );
     };

@@ -1,7 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { APP_CONFIG } from './config.constants.js';
-import { loadConfig, validateEnv } from './app-config.js';
+import { type AppConfig, validateEnv } from './app-config.js';
 
 /**
  * `@nestjs/config` with the validated schema: every problem reported at boot, at once. The typed
@@ -10,8 +10,8 @@ import { loadConfig, validateEnv } from './app-config.js';
  */
 @Module({})
 export class AppConfigModule {
-  static forRoot(options: { env?: Record<string, string | undefined> } = {}): DynamicModule {
-    const config = loadConfig({ ...process.env, ...options.env });
+  /** `config` is `loadConfig({ ...process.env, ...env })`, resolved by the caller before module creation. */
+  static forRoot(config: AppConfig, options: { env?: Record<string, string | undefined> } = {}): DynamicModule {
     return {
       module: AppConfigModule,
       global: true,

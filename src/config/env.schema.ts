@@ -31,6 +31,9 @@ export const envSchema = z
     PORT: int(3000, 0, 65535),
     HOST: z.preprocess(emptyToUndefined, z.string().default('0.0.0.0')),
     LOG_LEVEL: z.preprocess(emptyToUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
+    SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 600_000),
+    HEALTH_CHECK_TIMEOUT_MS: int(1000, 50, 60_000),
+    HEALTH_TOKEN_ENDPOINT_CACHE_MS: int(30_000, 0, 3_600_000),
 
     AUTH0_DOMAIN: opt(z.string().regex(/^(?!https?:)[a-z0-9.-]+(:\d+)?$/i, 'must be a host name such as acme.us.auth0.com (no scheme, no path)')),
     AUTH_ISSUER_URL: opt(httpsUrl),

@@ -1,22 +1,36 @@
-import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
-import { KeySource, Public } from '../auth/index.js';
+import { Controller, Get } from '@nestjs/common';
+import { HealthCheck, HealthCheckService, type HealthIndicatorFunction } from '@nestjs/terminus';
+import { Public } from '../auth/index.js';
+import { ReadinessChecks } from './readiness-checks.js';
+import { RedisHealthIndicator } from './redis.health.js';
+import { SigningKeysHealthIndicator } from './signing-keys.health.js';
+import { TokenEndpointHealthIndicator } from './token-endpoint.health.js';
 
 @Public()
 @Controller('health')
 export class HealthController {
-  constructor(private readonly keys: KeySource) {}
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly signingKeys: SigningKeysHealthIndicator,
+    private readonly tokenEndpoint: TokenEndpointHealthIndicator,
+    private readonly redis: RedisHealthIndicator,
+    private readonly extra: ReadinessChecks,
+  ) {}
 
-  /** Liveness: the process answers; never depends on the issuer. */
+  /** Liveness: the process answers. No dependency checks: an issuer outage must not restart the fleet. */
   @Get()
+  @HealthCheck()
   live() {
-    return { status: 'ok' };
+    return this.health.check([]);
   }
 
-  /** Readiness: signing keys are loaded, so valid tokens can be verified. */
+  /** Readiness: signing keys loaded; token endpoint and Redis reachable when they are used. */
   @Get('ready')
+  @HealthCheck()
   ready() {
-    const signingKeys = this.keys.ready;
-    if (!signingKeys) throw new ServiceUnavailableException({ status: 'error', checks: { signingKeys: 'down' } });
-    return { status: 'ok', checks: { signingKeys: 'up' } };
+    const checks: HealthIndicatorFunction[] = [() => this.signingKeys.check()];
+    if (this.tokenEndpoint.enabled) checks.push(() => this.tokenEndpoint.check());
+    if (this.redis.enabled) checks.push(() => this.redis.check());
+    return this.health.check([...checks, ...this.extra.all()]);
   }
 }

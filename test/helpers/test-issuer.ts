@@ -9,9 +9,9 @@ export interface TestKey {
   alg: 'RS256' | 'RS512' | 'PS256' | 'ES256';
 }
 
-export type JwksBehaviour = { kind: 'ok' } | { kind: 'status'; status: number } | { kind: 'hang' } | { kind: 'garbage' };
+export type JwksBehaviour = { kind: 'ok' } | { kind: 'status'; status: number } | { kind: 'hang' } | { kind: 'garbage' } | { kind: 'delay'; ms: number };
 
-export function generateTestKey(kid = randomUUID(), alg: TestKey['alg'] = 'RS256'): TestKey {
+export function generateTestKey(kid: string = randomUUID(), alg: TestKey['alg'] = 'RS256'): TestKey {
   const { privateKey, publicKey } = alg === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('rsa', { modulusLength: 2048 });
   return { kid, privateKey, publicKey, alg };
 }
@@ -124,6 +124,41 @@ export class TestIssuer {
     return `${b64({ alg, typ: 'JWT' })}.${b64(claims)}.`;
   }
 
+  /** Base64url of a string (as is) or of any value's JSON: for hand-built segments. */
+  segment(value: unknown): string {
+    return b64(value);
+  }
+
+  /** Base64url signature of any signing input by `key` under `alg` (RS256/384/512, PS256, ES256). */
+  signatureOf(input: string, alg = 'RS256', key: TestKey = this.keys[0]): string {
+    let signature: Buffer;
+    if (/^RS(256|384|512)$/.test(alg)) {
+      signature = createSign(`sha${alg.slice(2)}`).update(input).sign(key.privateKey);
+    } else if (alg === 'PS256') {
+      signature = createSign('sha256').update(input).sign({ key: key.privateKey, padding: 6, saltLength: 32 });
+    } else if (alg === 'ES256') {
+      signature = createSign('sha256').update(input).sign({ key: key.privateKey, dsaEncoding: 'ieee-p1363' });
+    } else {
+      throw new Error(`signatureOf: unsupported alg ${alg}`);
+    }
+    return signature.toString('base64url');
+  }
+
+  /**
+   * A token from raw, already-encoded segments, genuinely signed by `key` under `alg`: headers and
+   * payloads that no JSON encoder would produce (not JSON, arrays, `1e400`…) with a valid signature.
+   */
+  signSegments(headerSegment: string, payloadSegment: string, alg = 'RS256', key: TestKey = this.keys[0]): string {
+    const input = `${headerSegment}.${payloadSegment}`;
+    return `${input}.${this.signatureOf(input, alg, key)}`;
+  }
+
+  /** Algorithm confusion with any secret (PEM, DER, JWK JSON, modulus bytes…): HMAC over header and claims. */
+  signHmac(secret: string | Buffer, alg = 'HS256', claims: Record<string, unknown> = this.claims(), header: Record<string, unknown> = {}): string {
+    const input = `${b64(clean({ alg, typ: 'JWT', kid: this.keys[0].kid, ...header }))}.${b64(clean(claims))}`;
+    return `${input}.${createHmac(`sha${alg.slice(2)}`, secret).update(input).digest('base64url')}`;
+  }
+
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '').split('?')[0];
     if (path === '/.well-known/openid-configuration' || path === '/.well-known/oauth-authorization-server') {
@@ -133,6 +168,7 @@ export class TestIssuer {
       this.jwksFetches++;
       const b = this.behaviour;
       if (b.kind === 'hang') return; // never answers; the socket is destroyed on close()
+      if (b.kind === 'delay') return void setTimeout(() => json(res, 200, this.jwks()), b.ms); // a slow but good answer
       if (b.kind === 'status') return json(res, b.status, { error: 'injected' });
       if (b.kind === 'garbage') {
         res.writeHead(200, { 'content-type': 'application/json' });

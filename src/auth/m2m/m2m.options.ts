@@ -1,0 +1,133 @@
+/**
+ * Options of `M2MModule`. Defaults are written where each option is read; `assertM2MOptions` holds
+ * one assertion per rule, and each message names the option it is about.
+ */
+export interface SiblingServiceOptions {
+  /** Name used with `@InjectSiblingClient(name)`. */
+  name: string;
+  /** Origin (and optional base path) of the sibling; the token is only ever sent to this origin. */
+  baseUrl: string;
+  /** Audience (Auth0) or resource (RFC 8707) of the sibling's API. */
+  audience: string;
+  scopes?: string[];
+}
+
+export type ClientAuthMethod = 'client_secret_post' | 'client_secret_basic' | 'private_key_jwt';
+export type TokenEndpointDialect = 'auth0' | 'standard';
+
+export interface M2MModuleOptions {
+  /** Explicit token endpoint URL, or: */
+  tokenEndpoint?: string;
+  /** Lazy discovery: called once on first need, called again after a failure. */
+  resolveTokenEndpoint?: () => Promise<string>;
+  /** Issuer URL; the `aud` of `private_key_jwt` assertions with the Auth0 dialect. */
+  issuer?: string;
+  /** `auth0`: JSON body with `audience`. `standard`: form body with `resource` (RFC 8707). Default `standard`. */
+  dialect?: TokenEndpointDialect;
+  clientId: string;
+  clientSecret?: string;
+  /** Default: `client_secret_post` for Auth0, `client_secret_basic` otherwise. */
+  clientAuth?: ClientAuthMethod;
+  /** PEM (PKCS#8) or private JWK as JSON, for `private_key_jwt`. */
+  privateKey?: string;
+  /** Default RS256 (or the JWK's `alg`). */
+  privateKeyAlg?: string;
+  privateKeyKid?: string;
+  /** Overrides the `aud` of `private_key_jwt` assertions. */
+  clientAssertionAudience?: string;
+  /** Per-attempt timeout of token requests. Default 5000. */
+  requestTimeoutMs?: number;
+  /** Attempts per token request, first included. Default 3. */
+  maxAttempts?: number;
+  /** Renew this long before expiry. Default 60. */
+  refreshBufferSeconds?: number;
+  /** Renew on a timer so that no request waits on the issuer. Default false. */
+  backgroundRefresh?: boolean;
+  /** `redis://…` for a cache shared by all replicas. Default: in-process. */
+  cacheUrl?: string;
+  /** Default `nest-m2m:token:`. */
+  cacheKeyPrefix?: string;
+  /** 32-byte key (base64 or hex): cached tokens are encrypted with AES-256-GCM. */
+  cacheEncryptionKey?: string;
+  siblings?: SiblingServiceOptions[];
+  global?: boolean;
+}
+
+const CLIENT_AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_post', 'client_secret_basic', 'private_key_jwt'];
+
+function isAbsoluteHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' || url.protocol === 'http:';
+  } catch {
+    return false;
+  }
+}
+
+function isPositiveInteger(value: unknown): boolean {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0;
+}
+
+/** Throws a `TypeError` listing every broken rule (misuse of options is a programming error). */
+export function assertM2MOptions(options: M2MModuleOptions): void {
+  const problems: string[] = [];
+  const check = (ok: boolean, message: string) => {
+    if (!ok) problems.push(message);
+  };
+  check(typeof options.clientId === 'string' && options.clientId.length > 0, "A 'clientId' is required to request tokens");
+  check(
+    Boolean(options.tokenEndpoint) !== Boolean(options.resolveTokenEndpoint),
+    "Exactly one of 'tokenEndpoint' and 'resolveTokenEndpoint' is required",
+  );
+  if (options.tokenEndpoint !== undefined) {
+    check(isAbsoluteHttpUrl(options.tokenEndpoint), "'tokenEndpoint' must be an absolute http(s) URL");
+  }
+  check(
+    options.dialect === undefined || options.dialect === 'auth0' || options.dialect === 'standard',
+    "'dialect' must be 'auth0' or 'standard'",
+  );
+  check(
+    options.clientAuth === undefined || CLIENT_AUTH_METHODS.includes(options.clientAuth),
+    `'clientAuth' must be one of ${CLIENT_AUTH_METHODS.join(', ')}`,
+  );
+  if (options.clientAuth === 'private_key_jwt') {
+    check(Boolean(options.privateKey), "A 'privateKey' is required when 'clientAuth' is 'private_key_jwt'");
+    if ((options.dialect ?? 'standard') === 'auth0' && !options.clientAssertionAudience) {
+      check(Boolean(options.issuer), "An 'issuer' is required for 'private_key_jwt' with the 'auth0' dialect (the assertion's 'aud')");
+    }
+  } else {
+    check(Boolean(options.clientSecret), `A 'clientSecret' is required when 'clientAuth' is ${options.clientAuth ?? 'a secret method'}`);
+  }
+  if (options.issuer !== undefined) check(isAbsoluteHttpUrl(options.issuer), "'issuer' must be an absolute http(s) URL");
+  if (options.requestTimeoutMs !== undefined) check(isPositiveInteger(options.requestTimeoutMs), "'requestTimeoutMs' must be a positive integer");
+  if (options.maxAttempts !== undefined) check(isPositiveInteger(options.maxAttempts), "'maxAttempts' must be a positive integer");
+  if (options.refreshBufferSeconds !== undefined) {
+    check(
+      typeof options.refreshBufferSeconds === 'number' && options.refreshBufferSeconds >= 0,
+      "'refreshBufferSeconds' must be a number >= 0",
+    );
+  }
+  if (options.cacheUrl !== undefined) {
+    check(/^rediss?:\/\//.test(options.cacheUrl), "'cacheUrl' must be a redis:// or rediss:// URL");
+  }
+  if (options.cacheEncryptionKey !== undefined) {
+    check(decodeEncryptionKey(options.cacheEncryptionKey) !== undefined, "'cacheEncryptionKey' must be 32 bytes, base64 or hex encoded");
+  }
+  const names = new Set<string>();
+  for (const [i, sibling] of (options.siblings ?? []).entries()) {
+    check(Boolean(sibling.name), `'siblings[${i}].name' is required`);
+    check(!names.has(sibling.name), `'siblings[${i}].name' ${JSON.stringify(sibling.name)} is used twice`);
+    names.add(sibling.name);
+    check(isAbsoluteHttpUrl(sibling.baseUrl), `'siblings[${i}].baseUrl' must be an absolute http(s) URL`);
+    check(Boolean(sibling.audience), `'siblings[${i}].audience' is required`);
+  }
+  if (problems.length > 0) {
+    throw new TypeError(`Invalid M2M module options:\n- ${problems.join('\n- ')}`);
+  }
+}
+
+/** A 32-byte key from 64 hex digits or base64/base64url; undefined if it is not one. */
+export function decodeEncryptionKey(value: string): Buffer | undefined {
+  const key = /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64');
+  return key.length === 32 ? key : undefined;
+}

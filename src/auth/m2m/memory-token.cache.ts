@@ -1,0 +1,41 @@
+import { LRUCache } from 'lru-cache';
+import type { CachedToken, TokenCache, TokenCacheLock } from './token-cache.js';
+
+const NO_OP_LOCK: TokenCacheLock = { release: async () => {} };
+
+/** The default cache: this process only. Bounded, because keys come from callers' audiences and scopes. */
+export class MemoryTokenCache implements TokenCache {
+  private readonly entries: LRUCache<string, CachedToken>;
+
+  constructor(maxEntries = 1000) {
+    this.entries = new LRUCache({ max: maxEntries });
+  }
+
+  /** Synchronous read for the hot path (and for the Redis cache's fallback). */
+  peek(key: string, now = Date.now()): CachedToken | undefined {
+    const token = this.entries.get(key);
+    if (token && token.expiresAt > now) return token;
+    if (token) this.entries.delete(key);
+    return undefined;
+  }
+
+  async get(key: string): Promise<CachedToken | undefined> {
+    return this.peek(key);
+  }
+
+  async set(key: string, token: CachedToken): Promise<void> {
+    this.entries.set(key, token);
+  }
+
+  async delete(key: string, accessToken?: string): Promise<void> {
+    if (accessToken === undefined || this.entries.get(key)?.accessToken === accessToken) this.entries.delete(key);
+  }
+
+  async tryLock(): Promise<TokenCacheLock> {
+    return NO_OP_LOCK;
+  }
+
+  async close(): Promise<void> {
+    this.entries.clear();
+  }
+}

@@ -1,0 +1,100 @@
+import { Inject } from '@nestjs/common';
+import { HttpService } from '@nestjs/axios';
+import axios, { AxiosError, AxiosHeaders, type InternalAxiosRequestConfig } from 'axios';
+import { M2M_SIBLING_CLIENT_PREFIX } from './m2m.constants.js';
+import { SiblingOriginError } from './m2m.errors.js';
+import type { SiblingServiceOptions } from './m2m.options.js';
+import type { M2MTokenService } from './m2m-token.service.js';
+
+declare module 'axios' {
+  interface AxiosRequestConfig {
+    /** Retry once with a new token after 401 `invalid_token` even though the method is not idempotent. */
+    retryOnInvalidToken?: boolean;
+  }
+}
+
+/** RFC 9110 §9.2.2: repeating these cannot do harm the first attempt did not. */
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
+const M2M_STATE = '__nestM2M';
+
+interface M2MRequestState {
+  accessToken?: string;
+  retried?: boolean;
+}
+
+type M2MRequestConfig = InternalAxiosRequestConfig & { [M2M_STATE]?: M2MRequestState };
+
+export function getSiblingClientToken(name: string): string {
+  return `${M2M_SIBLING_CLIENT_PREFIX}${name}`;
+}
+
+/** `constructor(@InjectSiblingClient('audit') private readonly audit: SiblingClient)` */
+export const InjectSiblingClient = (name: string): ParameterDecorator & PropertyDecorator => Inject(getSiblingClientToken(name));
+
+/**
+ * Nest's `HttpService` for one sibling service, with this service's M2M token attached.
+ *
+ * The token goes to the sibling's exact origin (scheme, host, port) only: a request to any other
+ * origin is refused, and redirects are never followed, so a compromised or misconfigured sibling
+ * cannot bounce the token to a third party. A 401 with `error="invalid_token"` (RFC 6750 §3.1)
+ * invalidates the token and retries once with a new one, for idempotent methods or requests marked
+ * `retryOnInvalidToken: true`.
+ */
+export class SiblingClient extends HttpService {
+  readonly origin: string;
+
+  constructor(
+    readonly sibling: SiblingServiceOptions,
+    private readonly tokens: M2MTokenService,
+  ) {
+    super(axios.create({ baseURL: sibling.baseUrl, maxRedirects: 0 }));
+    this.origin = new URL(sibling.baseUrl).origin;
+    this.axiosRef.interceptors.request.use((config) => this.authorize(config as M2MRequestConfig));
+    this.axiosRef.interceptors.response.use(undefined, (error: unknown) => this.retryOnInvalidToken(error));
+  }
+
+  private async authorize(config: M2MRequestConfig): Promise<InternalAxiosRequestConfig> {
+    const target = new URL(this.axiosRef.getUri(config));
+    if (target.origin !== this.origin || config.socketPath) {
+      throw new SiblingOriginError(this.sibling.name, this.origin, config.socketPath ? `unix:${config.socketPath}` : target.origin);
+    }
+    // Per-request options cannot re-enable redirects or swap in an adapter that follows them.
+    config.maxRedirects = 0;
+    config.adapter = 'http';
+    const token = await this.tokens.getToken({ audience: this.sibling.audience, scopes: this.sibling.scopes });
+    config.headers = AxiosHeaders.from(config.headers);
+    config.headers.set('Authorization', `Bearer ${token.accessToken}`);
+    config[M2M_STATE] = { ...config[M2M_STATE], accessToken: token.accessToken };
+    return config;
+  }
+
+  private async retryOnInvalidToken(error: unknown): Promise<unknown> {
+    if (!(error instanceof AxiosError) || !error.config || error.response?.status !== 401) throw error;
+    const config = error.config as M2MRequestConfig;
+    const state = config[M2M_STATE] ?? {};
+    const challenge = String(error.response.headers['www-authenticate'] ?? '');
+    const method = (config.method ?? 'get').toUpperCase();
+    if (state.retried || !/\berror\s*=\s*"?invalid_token\b/i.test(challenge)) throw error;
+    if (!IDEMPOTENT_METHODS.has(method) && config.retryOnInvalidToken !== true) throw error;
+    await this.tokens.invalidate({ audience: this.sibling.audience, scopes: this.sibling.scopes, accessToken: state.accessToken });
+    config[M2M_STATE] = { ...state, retried: true };
+    return this.axiosRef.request(config);
+  }
+}
+
+/** Every configured sibling client, by name (for code that discovers siblings at run time). */
+export class SiblingClients {
+  private readonly clients: Map<string, SiblingClient>;
+
+  constructor(siblings: SiblingServiceOptions[], tokens: M2MTokenService) {
+    this.clients = new Map(siblings.map((s) => [s.name, new SiblingClient(s, tokens)]));
+  }
+
+  get(name: string): SiblingClient | undefined {
+    return this.clients.get(name);
+  }
+
+  names(): string[] {
+    return [...this.clients.keys()];
+  }
+}

@@ -1,0 +1,59 @@
+import { createHash } from 'node:crypto';
+
+/** A token as cached: times are epoch milliseconds. */
+export interface CachedToken {
+  accessToken: string;
+  tokenType: string;
+  scope?: string;
+  /** The token's real end of life: the earlier of `expires_in` and the JWT's `exp`. */
+  expiresAt: number;
+  /** From here on the token is renewed (refresh buffer, with jitter). */
+  refreshAt: number;
+}
+
+export interface TokenCacheLock {
+  release(): Promise<void>;
+}
+
+/** Where tokens are kept between calls. Implementations: `MemoryTokenCache`, `RedisTokenCache`. */
+export interface TokenCache {
+  /** A token that has not expired, or undefined. */
+  get(key: string): Promise<CachedToken | undefined>;
+  /** Stores until `expiresAt`. */
+  set(key: string, token: CachedToken): Promise<void>;
+  /** Deletes the entry; with `accessToken`, only if the entry still holds that token (so a stale 401 cannot evict a new token). */
+  delete(key: string, accessToken?: string): Promise<void>;
+  /**
+   * Fleet-wide single flight: a lock if this process may fetch the entry now, undefined if another
+   * process is fetching it. In-process caches always grant it (in-process single flight is the service's job).
+   */
+  tryLock(key: string, ttlMs: number): Promise<TokenCacheLock | undefined>;
+  close(): Promise<void>;
+}
+
+export interface CacheKeyParts {
+  tokenEndpoint: string;
+  clientId: string;
+  audience: string;
+  /** Sorted, de-duplicated. */
+  scopes: readonly string[];
+}
+
+/** SHA-256 of the tuple: the key identifies the entry without revealing client or audience. */
+export function cacheKey(parts: CacheKeyParts): string {
+  return createHash('sha256')
+    .update(JSON.stringify([parts.tokenEndpoint, parts.clientId, parts.audience, parts.scopes]))
+    .digest('hex');
+}
+
+export function isCachedToken(value: unknown): value is CachedToken {
+  const v = value as Partial<CachedToken> | null;
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof v.accessToken === 'string' &&
+    typeof v.tokenType === 'string' &&
+    typeof v.expiresAt === 'number' &&
+    typeof v.refreshAt === 'number'
+  );
+}

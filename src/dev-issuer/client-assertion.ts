@@ -1,0 +1,82 @@
+import { decodeJwt, errors, jwtVerify } from 'jose';
+import { CLIENT_ASSERTION_ALGORITHMS } from './config.js';
+import { invalidClient } from './errors.js';
+import type { RegisteredClient, Registry } from './registry.js';
+
+/** RFC 7523 §2.2: the only client assertion type we accept. */
+export const JWT_BEARER_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+/** Assertions are single-use credentials; five minutes bounds the replay cache (and matches Auth0). */
+const MAX_ASSERTION_LIFETIME_SECONDS = 300;
+const CLOCK_TOLERANCE_SECONDS = 5;
+
+/**
+ * Verifies `private_key_jwt` client assertions (RFC 7523 §3, OIDC Core §9): signed by a key the
+ * client registered, `iss` = `sub` = client id, `aud` the issuer or token endpoint, short-lived,
+ * and each `jti` used once — a captured assertion cannot be replayed (RFC 7523 §3 item 7).
+ */
+export class ClientAssertionVerifier {
+  /** `${clientId}\0${jti}` → exp. Entries past exp are dropped: an expired assertion fails anyway. */
+  private readonly usedJtis = new Map<string, number>();
+
+  constructor(
+    private readonly registry: Registry,
+    private readonly audiences: string[],
+  ) {}
+
+  async verify(assertion: string, bodyClientId: string | undefined): Promise<RegisteredClient> {
+    let unverified: ReturnType<typeof decodeJwt>;
+    try {
+      unverified = decodeJwt(assertion);
+    } catch {
+      throw invalidClient('Malformed client_assertion');
+    }
+    const clientId = unverified.sub;
+    if (typeof clientId !== 'string' || unverified.iss !== clientId) {
+      throw invalidClient('client_assertion iss and sub must both be the client_id');
+    }
+    if (bodyClientId !== undefined && bodyClientId !== clientId) throw invalidClient('client_id does not match the client_assertion');
+    const client = this.registry.clients.get(clientId);
+    if (!client) throw invalidClient('Unknown client');
+    if (!client.allows('private_key_jwt') || !client.keySet) throw invalidClient('Client is not allowed to authenticate with private_key_jwt');
+
+    let payload: Awaited<ReturnType<typeof jwtVerify>>['payload'];
+    try {
+      ({ payload } = await jwtVerify(assertion, client.keySet, {
+        algorithms: [...CLIENT_ASSERTION_ALGORITHMS],
+        issuer: clientId,
+        subject: clientId,
+        audience: this.audiences,
+        requiredClaims: ['exp', 'jti'],
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      }));
+    } catch (error) {
+      throw invalidClient(describe(error));
+    }
+
+    const now = Math.floor(Date.now() / 1000);
+    const exp = payload.exp!;
+    const from = typeof payload.iat === 'number' ? payload.iat : now;
+    if (exp - from > MAX_ASSERTION_LIFETIME_SECONDS || exp - now > MAX_ASSERTION_LIFETIME_SECONDS + CLOCK_TOLERANCE_SECONDS) {
+      throw invalidClient(`client_assertion exp must be at most ${MAX_ASSERTION_LIFETIME_SECONDS} seconds after iat and now`);
+    }
+    this.forgetExpired(now);
+    const key = `${clientId}\0${String(payload.jti)}`;
+    if (this.usedJtis.has(key)) throw invalidClient('client_assertion jti has already been used');
+    this.usedJtis.set(key, exp);
+    return client;
+  }
+
+  private forgetExpired(now: number): void {
+    for (const [key, exp] of this.usedJtis) if (exp + CLOCK_TOLERANCE_SECONDS < now) this.usedJtis.delete(key);
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof errors.JWTExpired) return 'client_assertion has expired';
+  if (error instanceof errors.JWTClaimValidationFailed) return `client_assertion ${error.claim} claim is invalid: ${error.message}`;
+  if (error instanceof errors.JWSSignatureVerificationFailed) return 'client_assertion signature is invalid';
+  if (error instanceof errors.JOSEAlgNotAllowed) return `client_assertion alg must be one of ${CLIENT_ASSERTION_ALGORITHMS.join(', ')}`;
+  if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) return 'No registered key of the client matches the client_assertion';
+  return `Invalid client_assertion: ${error instanceof Error ? error.message : String(error)}`;
+}

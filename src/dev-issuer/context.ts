@@ -1,0 +1,26 @@
+import type { ServerResponse } from 'node:http';
+import type { ClientAuthenticator } from './client-auth.js';
+import type { Counters } from './counters.js';
+import type { FaultEndpoint, Faults } from './faults.js';
+import type { SigningKeys } from './keys.js';
+import type { Quotas } from './quota.js';
+import type { Registry } from './registry.js';
+import type { DevIssuerLogger } from './types.js';
+
+/** Everything an endpoint handler needs, built once per issuer by the server. */
+export interface IssuerContext {
+  url: string;
+  issuer: string;
+  jwksUri: string;
+  tokenEndpoint: string;
+  registry: Registry;
+  keys: SigningKeys;
+  authenticator: ClientAuthenticator;
+  faults: Faults;
+  quotas: Quotas;
+  counters: Counters;
+  defaultLifetimeSeconds: number;
+  logger?: DevIssuerLogger;
+  /** Applies any injected fault; true when it answered (or hung) the request itself. */
+  runFaults(endpoint: FaultEndpoint, res: ServerResponse, headers?: Record<string, string>): Promise<boolean>;
+}

@@ -1,0 +1,57 @@
+/**
+ * Runs the dev issuer on its own: `npx tsx src/dev-issuer/dev-issuer.main.ts`.
+ * Environment: DEV_ISSUER_PORT (default 0: any free port), DEV_ISSUER_HOST (loopback only),
+ * DEV_ISSUER_CONFIG (JSON file), DEV_ISSUER_KEYS_FILE (keys survive restarts),
+ * DEV_ISSUER_TEST_CONTROLS=true (expose /__test/), DEV_ISSUER_STATE_FILE (for `npm run token`).
+ */
+import { DEFAULT_STATE_FILE, removeDevIssuerState, startDevIssuer, writeDevIssuerState } from './index.js';
+
+const env = process.env;
+const port = env.DEV_ISSUER_PORT ? Number(env.DEV_ISSUER_PORT) : 0;
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error(`DEV_ISSUER_PORT must be a port number, got "${env.DEV_ISSUER_PORT}"`);
+  process.exit(2);
+}
+const stateFile = env.DEV_ISSUER_STATE_FILE || DEFAULT_STATE_FILE;
+
+try {
+  const issuer = await startDevIssuer({
+    host: env.DEV_ISSUER_HOST || undefined,
+    port,
+    config: env.DEV_ISSUER_CONFIG || undefined,
+    keysFile: env.DEV_ISSUER_KEYS_FILE || undefined,
+    enableTestControls: env.DEV_ISSUER_TEST_CONTROLS === 'true',
+    logger: { log: (msg) => console.log(msg), warn: (msg) => console.warn(msg) },
+  });
+  await writeDevIssuerState(issuer, stateFile);
+
+  // Secrets are printed only outside production (startDevIssuer already refuses production
+  // unless allowProduction, which this entry point never sets; the check stays as a second guard).
+  const showSecrets = env.NODE_ENV !== 'production';
+  const lines = [
+    `Dev issuer: ${issuer.issuer}`,
+    `  token endpoint: ${issuer.tokenEndpoint}`,
+    `  JWKS:           ${issuer.jwksUri}`,
+    `  state file:     ${stateFile} (read by npm run token)`,
+    env.DEV_ISSUER_TEST_CONTROLS === 'true' ? `  test controls:  ${issuer.url}/__test/` : undefined,
+    'Clients:',
+    ...issuer.config.clients.map(
+      (c) =>
+        `  ${c.clientId} → ${c.grants.map((g) => g.audience).join(', ') || '(no grants)'} [${c.tokenEndpointAuthMethod}]` +
+        (showSecrets && c.clientSecret ? `\n    secret: ${c.clientSecret}` : ''),
+    ),
+    'Get a token:',
+    `  npm run -s token -- --client ${issuer.config.clients[0]?.clientId ?? '<client-id>'}`,
+  ];
+  console.log(lines.filter((line) => line !== undefined).join('\n'));
+
+  const stop = async () => {
+    await Promise.all([issuer.close(), removeDevIssuerState(stateFile)]);
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+} catch (error) {
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exit(1);
+}

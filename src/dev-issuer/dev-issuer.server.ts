@@ -1,0 +1,167 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { isIP } from 'node:net';
+import { ClientAuthenticator } from './client-auth.js';
+import { loadDevIssuerConfig } from './config.js';
+import type { IssuerContext } from './context.js';
+import { createControls } from './controls.js';
+import { Counters } from './counters.js';
+import { DEFAULT_TOKEN_LIFETIME_SECONDS } from './defaults.js';
+import { Faults, type FaultEndpoint } from './faults.js';
+import { sendJson, sendText } from './http.js';
+import { SigningKeys } from './keys.js';
+import { Quotas } from './quota.js';
+import { Registry } from './registry.js';
+import { handleTestControl, TEST_CONTROLS_PREFIX } from './test-controls.endpoint.js';
+import { handleTokenRequest } from './token.endpoint.js';
+import type { DevIssuer, DevIssuerOptions } from './types.js';
+import { handleDiscovery, handleJwks } from './well-known.endpoints.js';
+
+/** The issuer mints tokens for whoever reaches it, so it never listens beyond this machine. */
+function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1';
+}
+
+function assertStartable(options: DevIssuerOptions): void {
+  if (process.env.NODE_ENV === 'production' && !options.allowProduction) {
+    throw new Error(
+      'Refusing to start the dev issuer: NODE_ENV is "production". It issues tokens from a local config with dev secrets; ' +
+        'configure a real issuer (AUTH0_DOMAIN or AUTH_ISSUER_URL), or pass allowProduction: true if you really mean it.',
+    );
+  }
+  const host = options.host ?? '127.0.0.1';
+  if (!isLoopback(host)) throw new Error(`The dev issuer only listens on loopback addresses (127.0.0.0/8, ::1, localhost), not "${host}"`);
+  const lifetime = options.tokenLifetimeSeconds;
+  if (lifetime !== undefined && (!Number.isInteger(lifetime) || lifetime <= 0)) {
+    throw new TypeError(`tokenLifetimeSeconds must be a positive integer, got ${lifetime}`);
+  }
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+/** Starts the embedded Auth0-compatible authorization server. */
+export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<DevIssuer> {
+  assertStartable(options);
+  const [config, keys] = await Promise.all([loadDevIssuerConfig(options.config), SigningKeys.create(options.keysFile)]);
+
+  const sockets = new Set<Socket>();
+  // Aborted on close(): wakes every delayed response so nothing outlives the issuer.
+  const closing = new AbortController();
+  const server = createServer({ keepAliveTimeout: 5_000 });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { address, port } = server.address() as AddressInfo;
+  const url = `http://${isIP(address) === 6 ? `[${address}]` : address}:${port}`;
+  const issuer = `${url}/`;
+  const tokenEndpoint = `${url}/oauth/token`;
+  const registry = new Registry(config);
+  const quotaLimits = new Map(config.clients.filter((c) => c.quotaPerHour !== undefined).map((c) => [c.clientId, c.quotaPerHour!]));
+
+  const ctx: IssuerContext = {
+    url,
+    issuer,
+    jwksUri: `${url}/.well-known/jwks.json`,
+    tokenEndpoint,
+    registry,
+    keys,
+    // RFC 7523 §3 item 3: the assertion's audience identifies this server, by issuer or token endpoint.
+    authenticator: new ClientAuthenticator(registry, [issuer, url, tokenEndpoint]),
+    faults: new Faults(),
+    quotas: new Quotas(quotaLimits),
+    counters: new Counters(),
+    defaultLifetimeSeconds: options.tokenLifetimeSeconds ?? DEFAULT_TOKEN_LIFETIME_SECONDS,
+    logger: options.logger,
+    runFaults: (endpoint, res, headers) => runFaults(endpoint, res, headers),
+  };
+  const controls = createControls(ctx);
+
+  async function runFaults(endpoint: FaultEndpoint, res: ServerResponse, headers: Record<string, string> = {}): Promise<boolean> {
+    const plan = ctx.faults.plan(endpoint);
+    if (plan.delayMs > 0) await sleep(plan.delayMs, closing.signal);
+    if (closing.signal.aborted) return true;
+    if (plan.hang) {
+      ctx.logger?.warn(`dev issuer: injected fault, ${endpoint} request left hanging`);
+      return true; // No answer at all: only close() (or the client giving up) ends it.
+    }
+    if (!plan.failure) return false;
+    const { status, body, headers: faultHeaders } = plan.failure;
+    ctx.logger?.warn(`dev issuer: injected fault, ${endpoint} answered ${status}`);
+    if (typeof body === 'string') sendText(res, status, body, { ...headers, ...faultHeaders });
+    else sendJson(res, status, body, { ...headers, ...faultHeaders });
+    return true;
+  }
+
+  const routes: Record<string, Partial<Record<string, Handler>>> = {
+    '/oauth/token': { POST: (req, res) => handleTokenRequest(ctx, req, res) },
+    '/.well-known/jwks.json': { GET: (_req, res) => handleJwks(ctx, res) },
+    '/.well-known/openid-configuration': { GET: (_req, res) => handleDiscovery(ctx, res) },
+    '/.well-known/oauth-authorization-server': { GET: (_req, res) => handleDiscovery(ctx, res) },
+  };
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? '/', url).pathname;
+    const methods = Object.hasOwn(routes, path) ? routes[path] : undefined;
+    if (methods) {
+      const handler = methods[req.method ?? ''];
+      if (handler) return handler(req, res);
+      const allow = Object.keys(methods).join(', ');
+      return sendJson(res, 405, { error: 'method_not_allowed', error_description: `${req.method} ${path} is not allowed; use ${allow}` }, { Allow: allow });
+    }
+    // Without enableTestControls the control routes do not exist at all: a plain 404.
+    if (options.enableTestControls && path.startsWith(TEST_CONTROLS_PREFIX)) {
+      if (await handleTestControl(controls, path.slice(TEST_CONTROLS_PREFIX.length), req, res)) return;
+    }
+    sendJson(res, 404, { error: 'not_found', error_description: `No route for ${req.method} ${path}` });
+  }
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    route(req, res).catch((error: unknown) => {
+      ctx.logger?.warn(`dev issuer: ${req.method} ${req.url} failed: ${error instanceof Error ? error.message : String(error)}`);
+      sendJson(res, 500, { error: 'server_error', error_description: 'Internal error in the dev issuer' });
+    });
+  });
+
+  options.logger?.log(`dev issuer listening on ${issuer}`);
+  let closed: Promise<void> | undefined;
+  return {
+    url,
+    issuer,
+    jwksUri: ctx.jwksUri,
+    tokenEndpoint,
+    config,
+    controls,
+    close: () =>
+      (closed ??= new Promise<void>((resolve) => {
+        closing.abort();
+        server.close(() => resolve());
+        // Hung and keep-alive connections would hold server.close() open forever.
+        for (const socket of sockets) socket.destroy();
+      })),
+  };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

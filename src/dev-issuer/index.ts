@@ -1,0 +1,21 @@
+/**
+ * Embedded Auth0-compatible OAuth 2.0 authorization server for the client-credentials grant.
+ * For local runs and tests only: it refuses NODE_ENV=production and non-loopback addresses.
+ */
+export { startDevIssuer } from './dev-issuer.server.js';
+export type { DevIssuer, DevIssuerControls, DevIssuerLogger, DevIssuerOptions, IssueTokenOptions } from './types.js';
+export {
+  AUDIT_API_AUDIENCE,
+  DEFAULT_APIS,
+  DEFAULT_CLIENTS,
+  DEFAULT_DEV_ISSUER_CONFIG,
+  DEFAULT_TOKEN_LIFETIME_SECONDS,
+  DOCUMENTS_API_AUDIENCE,
+} from './defaults.js';
+export { DevIssuerConfigError, loadDevIssuerConfig, resolveDevIssuerConfig, TOKEN_ENDPOINT_AUTH_METHODS } from './config.js';
+export type { DevIssuerApi, DevIssuerClient, DevIssuerClientGrant, DevIssuerConfig, TokenEndpointAuthMethod } from './config.js';
+export type { FaultEndpoint, FaultSpec } from './faults.js';
+export type { DevIssuerCounters } from './counters.js';
+export { JWT_BEARER_ASSERTION_TYPE } from './client-assertion.js';
+export { DEFAULT_STATE_FILE, readDevIssuerState, removeDevIssuerState, writeDevIssuerState } from './state-file.js';
+export type { DevIssuerState } from './state-file.js';

@@ -1,0 +1,57 @@
+import { createRequire } from 'node:module';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Module } from '@nestjs/common';
+import { LoggerModule, type Params } from 'nestjs-pino';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.constants.js';
+import { redactUrl, REDACT_PATHS } from './redaction.js';
+import { requestId } from './request-id.js';
+
+/** Probes and scrapes every few seconds would drown the log; their failures still show in metrics. */
+const QUIET_PATHS = /^\/(health|metrics)(\/|\?|$)/;
+
+/** pino-pretty is a devDependency: a production install does not have it, and must not need it. */
+function prettyAvailable(): boolean {
+  try {
+    createRequire(import.meta.url).resolve('pino-pretty');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function loggerParams(config: AppConfig): Params {
+  const pretty = config.env.NODE_ENV === 'development' && config.env.LOG_LEVEL !== 'silent' && prettyAvailable();
+  return {
+    pinoHttp: {
+      level: config.env.LOG_LEVEL,
+      redact: { paths: REDACT_PATHS, censor: '[Redacted]' },
+      genReqId: requestId,
+      // App log lines inside a request carry `reqId` only; the completion line carries the request.
+      quietReqLogger: true,
+      autoLogging: { ignore: (req: IncomingMessage) => QUIET_PATHS.test(req.url ?? '') },
+      customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) =>
+        err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string; headers: Record<string, unknown>; remoteAddress?: string }) => ({
+          id: req.id,
+          method: req.method,
+          url: redactUrl(req.url),
+          headers: req.headers,
+          remoteAddress: req.remoteAddress,
+        }),
+      },
+      ...(pretty && { transport: { target: 'pino-pretty', options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l' } } }),
+    },
+  };
+}
+
+/**
+ * JSON logs (pino) for the whole application, Nest's own Logger included (`bootstrap.ts` installs
+ * it): request ids, secrets redacted, level from LOG_LEVEL; pretty-printed in development when
+ * pino-pretty is installed.
+ */
+@Module({
+  imports: [LoggerModule.forRootAsync({ inject: [APP_CONFIG], useFactory: (config: AppConfig) => loggerParams(config) })],
+})
+export class LoggingModule {}

@@ -1,0 +1,20 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { AuthEvents } from '../auth/index.js';
+import { METRICS } from './metrics.constants.js';
+import type { Metrics } from './metrics.js';
+
+/** Counts auth rejections and JWKS fetches through the AuthModule's event hook. */
+@Injectable()
+export class AuthMetrics implements OnModuleInit {
+  constructor(
+    private readonly events: AuthEvents,
+    @Inject(METRICS) private readonly metrics: Metrics,
+  ) {}
+
+  onModuleInit(): void {
+    this.events.on({
+      rejected: (reason, status) => this.metrics.authRejections.inc({ reason, status: String(status) }),
+      jwksFetched: (outcome) => this.metrics.jwksFetches.inc({ outcome }),
+    });
+  }
+}

@@ -1,0 +1,1 @@
+export const METRICS = 'nest_m2m:metrics';

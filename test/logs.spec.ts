@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AUDIT_API_AUDIENCE, type DevIssuer, DOCUMENTS_API_AUDIENCE, startDevIssuer } from '../src/dev-issuer/index.js';
+import { credentials, postToken, secretOf } from './helpers/dev-issuer.js';
+import { ensureBuilt, freePort, type RunningApp, spawnApp, stopApp, waitForHealth } from './helpers/built-app.js';
+
+const JWT = /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}/;
+
+/**
+ * The built service in production mode, every log line captured from its stdout/stderr, through a
+ * flow that handles every kind of secret: incoming tokens (valid, invalid, in the query string),
+ * its own client secret, the outgoing M2M token it buys and sends to the audit sibling.
+ */
+describe('production logs', () => {
+  let issuer: DevIssuer;
+  let app: RunningApp;
+  const secrets: string[] = [];
+  let lines: Array<Record<string, unknown>> = [];
+  let raw = '';
+
+  beforeAll(async () => {
+    await ensureBuilt();
+    issuer = await startDevIssuer({ port: 0 });
+    const port = String(await freePort());
+    const serviceSecret = secretOf(issuer, 'nest-m2m-service');
+    app = await spawnApp({
+      PORT: port,
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'trace',
+      AUTH_ISSUER_URL: issuer.issuer,
+      AUTH0_AUDIENCE: `${DOCUMENTS_API_AUDIENCE},${AUDIT_API_AUDIENCE}`,
+      AUTH_TOKEN_DIALECT: 'auth0',
+      AUTH_CLIENT_AUTH: 'client_secret_post',
+      AUTH0_CLIENT_ID: 'nest-m2m-service',
+      AUTH0_CLIENT_SECRET: serviceSecret,
+      AUDIT_SERVICE_URL: `http://127.0.0.1:${port}`,
+      AUDIT_SERVICE_AUDIENCE: AUDIT_API_AUDIENCE,
+    });
+    await waitForHealth(app);
+
+    const caller = await postToken(issuer, credentials(issuer, 'documents-caller', DOCUMENTS_API_AUDIENCE));
+    const token = caller.body.access_token as string;
+    const invalid = `${token.slice(0, -12)}AAAAAAAAAAAA`;
+    const garbage = 'not-a-jwt-but-a-secret-0123456789';
+    secrets.push(serviceSecret, secretOf(issuer, 'documents-caller'), token, invalid, garbage, token.split('.')[2], invalid.split('.')[2]);
+
+    const call = (path: string, init: RequestInit = {}) => fetch(`${app.url}${path}`, init).then(async (r) => ({ status: r.status, body: await r.text(), id: r.headers.get('x-request-id') }));
+    const bearer = (t: string) => ({ Authorization: `Bearer ${t}` });
+    const first = await call('/internal/documents/1', { headers: bearer(token) });
+    expect(first.status, `${first.body}\n${app.stdout()}`).toBe(200);
+    // The deletion is audited over HTTP with the service's own M2M token (client secret → token endpoint).
+    expect((await call('/internal/documents/2', { method: 'DELETE', headers: bearer(token) })).status).toBe(200);
+    expect((await call('/internal/data', { headers: bearer(invalid) })).status).toBe(401);
+    expect((await call('/internal/data', { headers: { ...bearer(garbage), 'x-request-id': 'trace-abc-123' } })).status).toBe(401);
+    expect((await call(`/internal/data?access_token=${token}`)).status).toBe(400);
+    expect((await call('/internal/data', { headers: { Cookie: `session=${garbage}`, 'Proxy-Authorization': `Basic ${garbage}` } })).status).toBe(401);
+    expect((await call('/internal/audit-events', { method: 'POST', headers: { ...bearer(token), 'content-type': 'application/json' }, body: JSON.stringify({ client_secret: serviceSecret, access_token: token }) })).status).toBe(400);
+
+    await fetch(`${app.url}/health`);
+    app.child.kill('SIGTERM');
+    await app.exited;
+    raw = app.stdout() + app.stderr();
+    lines = app
+      .stdout()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  }, 120_000);
+  afterAll(async () => {
+    await stopApp(app);
+    await issuer?.close();
+  });
+
+  it('every_line_is_json_in_production', () => {
+    expect(lines.length).toBeGreaterThan(10);
+    expect(app.stderr()).toBe('');
+  });
+
+  it('no_token_secret_or_signature_appears_in_any_line', () => {
+    for (const secret of secrets) expect(raw.includes(secret), `a secret of length ${secret.length} leaked`).toBe(false);
+    expect(raw).not.toMatch(JWT);
+  });
+
+  it('credential_headers_are_redacted_not_dropped', () => {
+    const completed = lines.filter((l) => l.msg === 'request completed' && (l.req as { url: string }).url.startsWith('/internal/'));
+    expect(completed.length).toBeGreaterThanOrEqual(6);
+    const headers = completed.map((l) => (l.req as { headers: Record<string, string> }).headers);
+    expect(headers.filter((h) => h.authorization).every((h) => h.authorization === '[Redacted]')).toBe(true);
+    expect(headers.some((h) => h.cookie === '[Redacted]' && h['proxy-authorization'] === '[Redacted]')).toBe(true);
+    expect(completed.map((l) => (l.req as { url: string }).url)).toContain('/internal/data?access_token=[Redacted]');
+  });
+
+  it('an_auth_rejection_line_carries_the_typed_reason_and_the_request_id', () => {
+    const rejections = lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('auth rejected'));
+    expect(rejections.map((l) => /reason=(\w+)/.exec(l.msg as string)?.[1])).toEqual(expect.arrayContaining(['signature', 'malformed', 'insufficient_scope']));
+    for (const l of rejections) expect(l.reqId).toEqual(expect.any(String));
+    // A caller's sane x-request-id is kept, so one id follows a call across services.
+    expect(rejections.some((l) => l.reqId === 'trace-abc-123' && /reason=malformed/.test(l.msg as string))).toBe(true);
+  });
+
+  it('nest_lifecycle_lines_go_through_pino_too', () => {
+    expect(lines.some((l) => l.context === 'NestApplication' && l.msg === 'Nest application successfully started')).toBe(true);
+    expect(lines.some((l) => l.context === 'Shutdown' && l.msg === 'Shutdown complete')).toBe(true);
+  });
+});
