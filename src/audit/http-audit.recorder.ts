@@ -26,8 +26,10 @@ export class HttpAuditRecorder extends AuditRecorder {
         // A rejected token means the event was not written: safe to retry once with a new one.
         this.audit.post<AuditEvent>('/internal/audit-events', event, { timeout: AUDIT_TIMEOUT_MS, retryOnInvalidToken: true }),
       );
+      if (typeof res.data?.id !== 'string') throw new BadGatewayException('The audit service answered without an event id');
       return res.data;
     } catch (err) {
+      if (err instanceof BadGatewayException) throw err;
       if (err instanceof M2MError) {
         this.logger.error(`Audit event not recorded: no M2M token (${err.code}: ${err.message})`);
         throw new ServiceUnavailableException('The audit service cannot be reached: no access token could be obtained');
