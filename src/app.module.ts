@@ -45,7 +45,7 @@ export class AppModule {
             verifiedTokenCacheSize: config.env.VERIFIED_TOKEN_CACHE_SIZE,
           }),
         }),
-        ...(config.client ? [m2mModule()] : []),
+        ...(config.client ? [m2mModule(config)] : []),
         AuditModule.forRoot({ remote: !!config.audit }),
         DocumentsModule,
         HealthModule,
@@ -58,10 +58,10 @@ export class AppModule {
 }
 
 /** This service's own client-credentials identity, for calls to its siblings (the audit service). */
-function m2mModule(): DynamicModule {
+function m2mModule(appConfig: AppConfig): DynamicModule {
   return M2MModule.forRootAsync({
     inject: [APP_CONFIG, IssuerDiscovery],
-    siblingNames: [AUDIT_SIBLING],
+    siblingNames: appConfig.audit ? [AUDIT_SIBLING] : [],
     global: true,
     useFactory: (config: AppConfig, discovery: IssuerDiscovery) => {
       const client = config.client!;

@@ -1,9 +1,9 @@
 import type { INestApplication, LoggerService, LogLevel } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { AppModule, type AppModuleOptions } from './app.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { APP_CONFIG } from './config/config.constants.js';
+import { createNestApplication } from './http-platform.js';
 import { OpenApiService } from './openapi/openapi.service.js';
 import { enableGracefulShutdown } from './shutdown/graceful-shutdown.js';
 
@@ -14,7 +14,8 @@ export async function createApp(
 ): Promise<INestApplication> {
   // `logger: false` (tests) silences the request logs too, unless the caller sets LOG_LEVEL itself.
   const env = logger === false ? { LOG_LEVEL: 'silent', ...options.env } : options.env;
-  const app = await NestFactory.create(AppModule.forRoot({ ...options, env }), {
+  const module = AppModule.forRoot({ ...options, env }); // validates the environment, HTTP_PLATFORM included
+  const app = await createNestApplication(module, env?.HTTP_PLATFORM ?? process.env.HTTP_PLATFORM, {
     abortOnError: false,
     // Nest's own log lines (start-up included) go through pino once it is installed below.
     bufferLogs: logger === undefined,

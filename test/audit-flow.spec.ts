@@ -129,3 +129,30 @@ describe('DELETE /internal/documents/:id reports to the audit sibling with the s
     ]);
   });
 });
+
+describe('outgoing credentials without an audit sibling', () => {
+  it('client_credentials_without_audit_service_url_boot_and_audit_in_process', async () => {
+    const issuer = await startDevIssuer();
+    try {
+      const app = await createApp(
+        {
+          env: {
+            NODE_ENV: 'test',
+            AUTH_ISSUER_URL: issuer.issuer,
+            AUTH0_AUDIENCE: DOCUMENTS_API_AUDIENCE,
+            AUTH0_CLIENT_ID: 'nest-m2m-service',
+            AUTH0_CLIENT_SECRET: 'unused-here',
+          },
+        },
+        false,
+      );
+      await app.listen(0, '127.0.0.1');
+      const token = await issuer.controls.issueToken({ clientId: 'documents-caller', audience: DOCUMENTS_API_AUDIENCE });
+      const res = await request(app.getHttpServer()).delete('/internal/documents/1').set('Authorization', `Bearer ${token}`).expect(200);
+      expect(res.body.deleted).toBe('1');
+      await app.close();
+    } finally {
+      await issuer.close();
+    }
+  });
+});

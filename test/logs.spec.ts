@@ -53,6 +53,7 @@ describe('production logs', () => {
     expect((await call('/internal/data', { headers: { ...bearer(garbage), 'x-request-id': 'trace-abc-123' } })).status).toBe(401);
     expect((await call(`/internal/data?access_token=${token}`)).status).toBe(400);
     expect((await call('/internal/data', { headers: { Cookie: `session=${garbage}`, 'Proxy-Authorization': `Basic ${garbage}` } })).status).toBe(401);
+    expect((await call('/internal/audit-events', { headers: bearer(token) })).status).toBe(403);
     expect((await call('/internal/audit-events', { method: 'POST', headers: { ...bearer(token), 'content-type': 'application/json' }, body: JSON.stringify({ client_secret: serviceSecret, access_token: token }) })).status).toBe(400);
 
     await fetch(`${app.url}/health`);
@@ -91,7 +92,7 @@ describe('production logs', () => {
 
   it('an_auth_rejection_line_carries_the_typed_reason_and_the_request_id', () => {
     const rejections = lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('auth rejected'));
-    expect(rejections.map((l) => /reason=(\w+)/.exec(l.msg as string)?.[1])).toEqual(expect.arrayContaining(['signature', 'malformed', 'insufficient_scope']));
+    expect(rejections.map((l) => /reason=(\w+)/.exec(l.msg as string)?.[1])).toEqual(expect.arrayContaining(['signature', 'malformed', 'invalid_request', 'missing_token', 'insufficient_scope']));
     for (const l of rejections) expect(l.reqId).toEqual(expect.any(String));
     // A caller's sane x-request-id is kept, so one id follows a call across services.
     expect(rejections.some((l) => l.reqId === 'trace-abc-123' && /reason=malformed/.test(l.msg as string))).toBe(true);

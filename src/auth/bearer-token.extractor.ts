@@ -7,6 +7,8 @@ interface RequestLike {
   headers: Record<string, string | string[] | undefined>;
   /** Node keeps only the first `Authorization` in `headers` and drops the others; they show here. */
   rawHeaders?: string[];
+  /** Fastify: the Node request, whose `rawHeaders` show the repeated headers. */
+  raw?: { rawHeaders?: string[] };
   query?: unknown;
   body?: unknown;
 }
@@ -17,8 +19,9 @@ function hasAccessTokenParam(source: unknown): boolean {
 
 function authorizationHeaderCount(req: RequestLike): number {
   let count = 0;
-  const raw = req.rawHeaders ?? [];
-  for (let i = 0; i < raw.length; i += 2) if (raw[i].toLowerCase() === 'authorization') count++;
+  const raw = req.rawHeaders ?? req.raw?.rawHeaders ?? [];
+  // Length first: most header names are not 13 characters, and toLowerCase allocates.
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].length === 13 && raw[i].toLowerCase() === 'authorization') count++;
   return count;
 }
 
@@ -29,6 +32,16 @@ function authorizationHeaderCount(req: RequestLike): number {
  * tokens end up in logs and caches, and §2 forbids more than one method in one request).
  */
 export function extractBearerToken(req: RequestLike): string | undefined {
+  const token = bearerCredentials(req);
+  if (token !== undefined) assertB64Token(token);
+  return token;
+}
+
+/**
+ * `extractBearerToken` without the token syntax check, for callers that look the token up among
+ * tokens already checked (the verified-token cache) and call `assertB64Token` only on a miss.
+ */
+export function bearerCredentials(req: RequestLike): string | undefined {
   if (hasAccessTokenParam(req.query) || hasAccessTokenParam(req.body)) {
     throw new InvalidRequestError('Access tokens are accepted only in the Authorization header');
   }
@@ -38,13 +51,16 @@ export function extractBearerToken(req: RequestLike): string | undefined {
   const space = header.indexOf(' ');
   const scheme = space === -1 ? header : header.slice(0, space);
   // RFC 7235 §2.1: the auth-scheme is case-insensitive.
-  if (scheme.toLowerCase() !== 'bearer') {
+  if (scheme.length !== 6 || scheme.toLowerCase() !== 'bearer') {
     // Another scheme (Basic, DPoP…) carries no bearer token: answered as "no credentials" (§3).
     return undefined;
   }
-  const token = space === -1 ? '' : header.slice(space + 1);
+  return space === -1 ? '' : header.slice(space + 1);
+}
+
+/** RFC 6750 §2.1: exactly one b64token after the scheme (two tokens, or none, are a malformed request). */
+export function assertB64Token(token: string): void {
   if (!token || !B64TOKEN.test(token)) {
     throw new InvalidRequestError('Malformed Authorization header: expected exactly one bearer token');
   }
-  return token;
 }

@@ -7,7 +7,7 @@ import { AUTH_STRATEGY_NAME } from './auth.constants.js';
 import { AUTH_MODULE_OPTIONS } from './auth.module-definition.js';
 import type { AuthModuleOptions } from './auth.options.js';
 import { InvalidTokenError, MissingTokenError } from './bearer.errors.js';
-import { extractBearerToken } from './bearer-token.extractor.js';
+import { assertB64Token, bearerCredentials } from './bearer-token.extractor.js';
 import { checkJwsHeader } from './jwt-header.js';
 import { toBearerError } from './jwt-errors.js';
 import { KeySource } from './key-source.js';
@@ -37,8 +37,8 @@ export class JwtStrategy extends PassportStrategy(Strategy, AUTH_STRATEGY_NAME) 
 
   constructor(
     @Inject(AUTH_MODULE_OPTIONS) private readonly options: AuthModuleOptions,
-    private readonly keys: KeySource,
-    private readonly verified: VerifiedTokenCache,
+    @Inject(KeySource) private readonly keys: KeySource,
+    @Inject(VerifiedTokenCache) private readonly verified: VerifiedTokenCache,
   ) {
     const algorithms = options.algorithms ?? DEFAULT_ALGORITHMS;
     const strict = options.strictRfc9068 ?? false;
@@ -50,9 +50,11 @@ export class JwtStrategy extends PassportStrategy(Strategy, AUTH_STRATEGY_NAME) 
       } catch (err) {
         return done(err as Error);
       }
-      if (state) state.kid = header.kid;
       keys.getKey(header.kid, header.alg).then(
         (k) => {
+          // The cache entry is tied to the kid of the key that verified it, not to the header's
+          // (absent when the JWKS holds one key), so that key leaving the JWKS drops the entry.
+          if (state) state.kid = k.kid;
           try {
             done(null, k.key as never);
           } catch (err) {
@@ -77,25 +79,59 @@ export class JwtStrategy extends PassportStrategy(Strategy, AUTH_STRATEGY_NAME) 
     keys.onKeysRemoved((kids) => verified.dropKids(kids));
   }
 
+  /**
+   * The fast path, for `JwtAuthGuard`: the request's principal when its token is in the
+   * verified-token cache. On a miss the token stays on the request, so `authenticate` (passport's
+   * path) does not read the header again. Throws the BearerError of a request without a usable
+   * token, exactly as passport's path would report it.
+   */
+  cachedPrincipal(request: object): AuthPrincipal | undefined {
+    const req = request as AuthRequest;
+    const token = this.credentialsOf(req);
+    const cached = this.lookup(token);
+    if (cached !== undefined) return cached;
+    assertB64Token(token);
+    req[STATE] = { token, kid: undefined };
+    return undefined;
+  }
+
   override authenticate(request: Request, options?: unknown): void {
     const req = request as unknown as AuthRequest;
-    let token: string | undefined;
-    try {
-      token = extractBearerToken(req);
-    } catch (err) {
-      return this.error(err as Error);
+    // Set by cachedPrincipal (a miss) or by an earlier guard on this request: the token is known.
+    if (req[STATE] === undefined) {
+      let token: string;
+      let cached: AuthPrincipal | undefined;
+      try {
+        token = this.credentialsOf(req);
+        cached = this.lookup(token);
+        if (cached === undefined) assertB64Token(token);
+      } catch (err) {
+        return this.error(err as Error);
+      }
+      if (cached) return this.success(cached);
+      req[STATE] = { token, kid: undefined };
     }
-    if (token === undefined) return this.error(new MissingTokenError());
-    if (token.length > this.maxTokenLength) return this.error(new InvalidTokenError('malformed', 'Token too large'));
-
-    const cached = this.verified.get(token);
-    if (cached) return this.success(cached);
-
-    req[STATE] = { token };
     // passport-jwt reports verification failures through fail(); route them through error() as
     // typed BearerErrors so that a plain AuthGuard('jwt') rethrows them intact.
     this.fail = (info: unknown) => this.error(toBearerError(info));
     super.authenticate(request, options);
+  }
+
+  /**
+   * The request's bearer credentials, not yet syntax-checked: a cache hit proves the syntax (only
+   * verified tokens enter), so `assertB64Token` runs on misses only.
+   */
+  private credentialsOf(req: AuthRequest): string {
+    const token = bearerCredentials(req);
+    if (token === undefined) throw new MissingTokenError();
+    if (token.length > this.maxTokenLength) throw new InvalidTokenError('malformed', 'Token too large');
+    return token;
+  }
+
+  private lookup(token: string): AuthPrincipal | undefined {
+    // Hits never reach getKey: keep the JWKS refresh and the stale-if-error limit running anyway.
+    this.keys.revalidate();
+    return this.verified.get(token);
   }
 
   validate(req: AuthRequest, payload: JwtPayload): AuthPrincipal {

@@ -48,6 +48,15 @@ describe('VerifiedTokenCache', () => {
     expect(cache.get('a')).toBeUndefined();
   });
 
+  it('a_cached_signature_with_other_claims_misses', () => {
+    const cache = new VerifiedTokenCache(10, () => 0);
+    cache.set('header.payload.sig', principal('a'), 'k', 10_000);
+    expect(cache.get('header.payload.sig')?.subject).toBe('a');
+    for (const forged of ['header.payloaX.sig', 'header.payload2.sig', 'header.payloa.sig', 'heade.rpayload.sig', 'x.header.payload.sig', '.sig', 'sig']) {
+      expect(cache.get(forged), forged).toBeUndefined();
+    }
+  });
+
   it('keys_by_hash_so_a_different_token_never_hits', () => {
     const cache = new VerifiedTokenCache(10, () => 0);
     cache.set('header.payload.sig', principal('a'), 'k', 10_000);

@@ -16,7 +16,9 @@ export class HttpMetricsMiddleware implements NestMiddleware {
     const end = this.metrics.httpRequestDuration.startTimer();
     res.once('finish', () => {
       const pattern = req.route?.path as string | undefined;
-      const route = pattern === undefined ? 'unmatched' : `${req.baseUrl ?? ''}${pattern}`;
+      // Nest answers unknown paths from a catch-all route (`{/*splat}`): report those as unmatched.
+      const unmatched = pattern === undefined || (res.statusCode === 404 && pattern.includes('*'));
+      const route = unmatched ? 'unmatched' : `${req.baseUrl ?? ''}${pattern}`;
       end({ method: req.method, route, status_code: String(res.statusCode) });
     });
     next();

@@ -1,5 +1,6 @@
-import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
-import type { Response } from 'express';
+import { Controller, Get, Header, Inject } from '@nestjs/common';
+// `contentType` is not a named export Node's ESM loader can see in this CommonJS package; the static is.
+import { Registry } from 'prom-client';
 import { Public } from '../auth/index.js';
 import { METRICS } from './metrics.constants.js';
 import type { Metrics } from './metrics.js';
@@ -11,8 +12,9 @@ export class MetricsController {
   constructor(@Inject(METRICS) private readonly metrics: Metrics) {}
 
   @Get()
+  @Header('Content-Type', Registry.PROMETHEUS_CONTENT_TYPE)
   @Header('Cache-Control', 'no-store')
-  async scrape(@Res() res: Response): Promise<void> {
-    res.type(this.metrics.registry.contentType).send(await this.metrics.registry.metrics());
+  scrape(): Promise<string> {
+    return this.metrics.registry.metrics();
   }
 }

@@ -1,0 +1,71 @@
+/**
+ * One app under load, in its own process (pinned to its own core by http.bench.ts):
+ *   --app ours      the real AuthModule with the product's global guards + a two-route controller
+ *   --app textbook  the tutorial passport-jwt + jwks-rsa app (bench/textbook/)
+ *   --app real      the whole service (createApp, as main.ts runs it; request logs at LOG_LEVEL=info)
+ * and --platform express|fastify. Issuer, audience and JWKS URL come from BENCH_* variables; the
+ * port goes back over IPC. Listens on 127.0.0.1 only.
+ */
+import 'reflect-metadata';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { createNestApplication } from '../src/http-platform.js';
+import { BenchModule } from './apps/bench.module.js';
+import { TextbookModule } from './textbook/textbook.module.js';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i === -1 ? fallback : process.argv[i + 1]!;
+}
+
+async function create(app: string, platform: string): Promise<INestApplication> {
+  const issuer = process.env.BENCH_ISSUER!;
+  const audience = process.env.BENCH_AUDIENCE!;
+  const jwksUri = process.env.BENCH_JWKS_URI!;
+  if (app === 'ours') return createNestApplication(BenchModule.forRoot({ issuer, audience, jwksUri }), platform, { logger: ['error'] });
+  if (app === 'textbook') return NestFactory.create(TextbookModule, { logger: ['error'] });
+  if (app === 'real') {
+    const { createApp } = await import('../src/bootstrap.js');
+    return createApp(
+      {
+        env: {
+          NODE_ENV: 'production',
+          HTTP_PLATFORM: platform,
+          AUTH_ISSUER_URL: issuer,
+          AUTH0_AUDIENCE: audience,
+          AUTH_JWKS_URI: jwksUri,
+          LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+          AUTH_JWKS_COOLDOWN_MS: process.env.AUTH_JWKS_COOLDOWN_MS,
+          AUTH_JWKS_TIMEOUT_MS: process.env.AUTH_JWKS_TIMEOUT_MS,
+          VERIFIED_TOKEN_CACHE_SIZE: process.env.VERIFIED_TOKEN_CACHE_SIZE,
+        },
+      },
+      ['error'],
+    );
+  }
+  throw new Error(`unknown --app ${app}`);
+}
+
+const app = await create(arg('app', 'ours'), arg('platform', 'express'));
+await app.listen(0, '127.0.0.1');
+const { port } = app.getHttpServer().address() as { port: number };
+process.send!({ port });
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
+process.on('message', (m: unknown) => {
+  // CPU time spent by this process, for the CPU cost per request (robust against a busy machine).
+  if (m === 'cpu') {
+    const u = process.cpuUsage();
+    process.send!({ cpuMicros: u.user + u.system });
+  }
+  // Memory and event-loop delay since the last 'stats' (the soak's windows), in ms.
+  if (m === 'stats') {
+    const ms = (ns: number) => ns / 1e6;
+    process.send!({
+      stats: { rss: process.memoryUsage.rss(), heapUsed: process.memoryUsage().heapUsed, loopP50: ms(loopDelay.percentile(50)), loopP99: ms(loopDelay.percentile(99)), loopMax: ms(loopDelay.max) },
+    });
+    loopDelay.reset();
+  }
+});
+process.on('disconnect', () => void app.close().finally(() => process.exit(0)));
