@@ -14,6 +14,8 @@ interface Outcome {
   challenge?: string;
   body?: unknown;
   label: string;
+  /** The server may close the connection instead of (or before) its answer being read. */
+  mayResetConnection?: boolean;
 }
 
 const invalidToken = (description: string): Outcome => ({
@@ -36,7 +38,9 @@ const noCredentials: Outcome = {
   label: '401 without error code (no credentials)',
 };
 /** Node's own header limit answers before any application code runs. */
-const headersTooLarge: Outcome = { status: 431, label: '431 by Node (headers too large)' };
+// Node answers 431 and closes at once; on Node 24 the client may see the reset before the answer
+// while it is still writing the large header. Either way no application code ran.
+const headersTooLarge: Outcome = { status: 431, label: '431 by Node (headers too large)', mayResetConnection: true };
 const accepted: Outcome = { status: 200, label: '200 (positive control)' };
 
 const NOT_ONE_TOKEN = invalidRequest('Malformed Authorization header: expected exactly one bearer token');
@@ -114,10 +118,17 @@ describe('hostile Authorization headers against the real AppModule', () => {
     describe(family, () => {
       for (const c of cases) {
         it(`${c.name} is answered ${c.outcome.label}`, async () => {
-          const res = await http()
-            .get('/internal/data')
-            .set({ ...(c.headers ?? {}), Authorization: c.authorization(issuer) as string })
-            .timeout(3000);
+          let res;
+          try {
+            res = await http()
+              .get('/internal/data')
+              .set({ ...(c.headers ?? {}), Authorization: c.authorization(issuer) as string })
+              .timeout(3000);
+          } catch (err) {
+            const code = (err as NodeJS.ErrnoException).code ?? '';
+            if (c.outcome.mayResetConnection && ['ECONNRESET', 'EPIPE'].includes(code)) return;
+            throw err;
+          }
           expect(res.status).toBe(c.outcome.status);
           if (c.outcome.challenge !== undefined) expect(res.headers['www-authenticate']).toBe(c.outcome.challenge);
           if (c.outcome.body !== undefined) expect(res.body).toEqual(c.outcome.body);
