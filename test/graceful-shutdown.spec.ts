@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, type RunningApp, spawnApp, stopApp, waitForHealth } from './helpers/built-app.js';
+import { type RunningApp, spawnApp, stopApp, waitForHealth } from './helpers/built-app.js';
 import { TestIssuer } from './helpers/test-issuer.js';
 
 /** The built service as its own process: what a container orchestrator stops with SIGTERM. */
@@ -25,7 +25,6 @@ describe('graceful shutdown of the built service', () => {
   const tokenNeedingAJwksFetch = () => issuer.sign(issuer.claims(), {}, issuer.rotate({ keepOld: true }));
 
   beforeAll(async () => {
-    await ensureBuilt();
     issuer = await new TestIssuer().start();
   }, 120_000);
   afterEach(async () => {

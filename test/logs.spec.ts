@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUDIT_API_AUDIENCE, type DevIssuer, DOCUMENTS_API_AUDIENCE, startDevIssuer } from '../src/dev-issuer/index.js';
 import { credentials, postToken, secretOf } from './helpers/dev-issuer.js';
-import { ensureBuilt, freePort, type RunningApp, spawnApp, stopApp, waitForHealth } from './helpers/built-app.js';
+import { freePort, type RunningApp, spawnApp, stopApp, waitForHealth } from './helpers/built-app.js';
 
 const JWT = /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}/;
 
@@ -18,7 +18,6 @@ describe('production logs', () => {
   let raw = '';
 
   beforeAll(async () => {
-    await ensureBuilt();
     issuer = await startDevIssuer({ port: 0 });
     const port = String(await freePort());
     const serviceSecret = secretOf(issuer, 'nest-m2m-service');

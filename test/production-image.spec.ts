@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, ROOT, type RunningApp, spawnApp, stopApp, waitForHealth } from './helpers/built-app.js';
+import { ROOT, type RunningApp, spawnApp, stopApp, waitForHealth } from './helpers/built-app.js';
 import { TestIssuer } from './helpers/test-issuer.js';
 
 const run = promisify(execFile);
@@ -44,7 +44,6 @@ describe('the production image, reproduced', () => {
   const cmd = execForm(instruction('CMD')[0]?.args ?? '[]');
 
   beforeAll(async () => {
-    await ensureBuilt();
     issuer = await new TestIssuer().start();
     dir = mkdtempSync(join(tmpdir(), 'nest-m2m-image-'));
     for (const f of ['package.json', 'package-lock.json']) cpSync(join(ROOT, f), join(dir, f));

@@ -1,60 +1,12 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const run = promisify(execFile);
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestMtime(path));
-    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-function builtAt(): number {
-  try {
-    return statSync(join(ROOT, 'dist/main.js')).mtimeMs;
-  } catch {
-    return 0;
-  }
-}
-
-/**
- * `npm run build` when `dist/` is missing or older than `src/`. Specs run in parallel workers, so a
- * lock directory makes one of them build while the others wait for it.
- */
-export async function ensureBuilt(): Promise<void> {
-  const lock = join(ROOT, '.tmp/build.lock');
-  mkdirSync(join(ROOT, '.tmp'), { recursive: true });
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch {
-      // A lock older than any build is left over from a killed run.
-      try {
-        if (Date.now() - statSync(lock).mtimeMs > 180_000) rmSync(lock, { recursive: true, force: true });
-      } catch {
-        // released meanwhile
-      }
-      await sleep(250);
-    }
-  }
-  try {
-    if (builtAt() < newestMtime(join(ROOT, 'src'))) await run('npm', ['run', 'build'], { cwd: ROOT });
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
-}
-
+/** dist/ is built once per run by test/global-setup.ts. */
 export function freePort(): Promise<number> {
   return new Promise((res, rej) => {
     const srv = createServer();
