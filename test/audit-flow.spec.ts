@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/bootstrap.js';
+import { freePort } from './helpers/built-app.js';
 import { AUDIT_API_AUDIENCE, DOCUMENTS_API_AUDIENCE, type DevIssuer, startDevIssuer } from '../src/dev-issuer/index.js';
 
 /** A sibling that answers every request with one status. */
@@ -26,24 +27,22 @@ describe('DELETE /internal/documents/:id reports to the audit sibling with the s
   let app: INestApplication | undefined;
   const secretOf = (id: string) => issuer.config.clients.find((c) => c.clientId === id)!.clientSecret!;
 
-  async function boot(auditUrl: string) {
-    app = await createApp(
-      {
-        env: {
-          NODE_ENV: 'test',
-          AUTH_ISSUER_URL: issuer.issuer,
-          AUTH0_AUDIENCE: `${DOCUMENTS_API_AUDIENCE},${AUDIT_API_AUDIENCE}`,
-          AUTH_TOKEN_DIALECT: 'auth0',
-          AUTH0_CLIENT_ID: 'nest-m2m-service',
-          AUTH0_CLIENT_SECRET: secretOf('nest-m2m-service'),
-          AUDIT_SERVICE_URL: auditUrl,
-          AUDIT_SERVICE_AUDIENCE: AUDIT_API_AUDIENCE,
-          TOKEN_REQUEST_TIMEOUT_MS: '500',
-        },
-      },
-      false,
-    );
-    await app.listen(0, '127.0.0.1');
+  /** The service with its own M2M identity at the dev issuer, reporting to `auditUrl`. */
+  const serviceEnv = (auditUrl: string) => ({
+    NODE_ENV: 'test',
+    AUTH_ISSUER_URL: issuer.issuer,
+    AUTH0_AUDIENCE: `${DOCUMENTS_API_AUDIENCE},${AUDIT_API_AUDIENCE}`,
+    AUTH_TOKEN_DIALECT: 'auth0',
+    AUTH0_CLIENT_ID: 'nest-m2m-service',
+    AUTH0_CLIENT_SECRET: secretOf('nest-m2m-service'),
+    AUDIT_SERVICE_URL: auditUrl,
+    AUDIT_SERVICE_AUDIENCE: AUDIT_API_AUDIENCE,
+    TOKEN_REQUEST_TIMEOUT_MS: '500',
+  });
+
+  async function boot(auditUrl: string, port = 0) {
+    app = await createApp({ env: serviceEnv(auditUrl) }, false);
+    await app.listen(port, '127.0.0.1');
     return app;
   }
   const callerToken = () => issuer.controls.issueToken({ clientId: 'documents-caller', audience: DOCUMENTS_API_AUDIENCE });
@@ -96,33 +95,16 @@ describe('DELETE /internal/documents/:id reports to the audit sibling with the s
 
   it('the_audit_service_receives_the_services_own_token_and_the_event', async () => {
     // The app is its own audit sibling here, as in embedded mode: boot, then point at itself.
-    const probe = await failingSibling(200);
-    await probe.close();
-    const port = Number(new URL(probe.url).port);
-    app = await createApp(
-      {
-        env: {
-          NODE_ENV: 'test',
-          AUTH_ISSUER_URL: issuer.issuer,
-          AUTH0_AUDIENCE: `${DOCUMENTS_API_AUDIENCE},${AUDIT_API_AUDIENCE}`,
-          AUTH_TOKEN_DIALECT: 'auth0',
-          AUTH0_CLIENT_ID: 'nest-m2m-service',
-          AUTH0_CLIENT_SECRET: secretOf('nest-m2m-service'),
-          AUDIT_SERVICE_URL: `http://127.0.0.1:${port}`,
-          AUDIT_SERVICE_AUDIENCE: AUDIT_API_AUDIENCE,
-        },
-      },
-      false,
-    );
-    await app.listen(port, '127.0.0.1');
+    const port = await freePort();
+    await boot(`http://127.0.0.1:${port}`, port);
     issuer.controls.resetCounters();
     for (const id of ['1', '3']) {
-      await request(app.getHttpServer()).delete(`/internal/documents/${id}`).set('Authorization', `Bearer ${await callerToken()}`).expect(200);
+      await request(app!.getHttpServer()).delete(`/internal/documents/${id}`).set('Authorization', `Bearer ${await callerToken()}`).expect(200);
     }
     // Two deletions, one token request: the service's token is cached.
     expect(issuer.controls.counters().tokenRequestsByClient['nest-m2m-service']).toBe(1);
     const auditor = await issuer.controls.issueToken({ clientId: 'auditor', audience: AUDIT_API_AUDIENCE });
-    const list = await request(app.getHttpServer()).get('/internal/audit-events').set('Authorization', `Bearer ${auditor}`).expect(200);
+    const list = await request(app!.getHttpServer()).get('/internal/audit-events').set('Authorization', `Bearer ${auditor}`).expect(200);
     expect(list.body.events.map((e: { resource: string; recordedBy: string }) => [e.resource, e.recordedBy])).toEqual([
       ['documents/1', 'nest-m2m-service'],
       ['documents/3', 'nest-m2m-service'],
