@@ -46,7 +46,7 @@ function seconds(text: string): number {
 }
 
 const DURATION_S = seconds(option('duration', '10m'));
-const WARMUP_S = Math.min(30, Math.max(5, DURATION_S * 0.1));
+const WARMUP_S = Math.min(60, Math.max(15, DURATION_S * 0.1));
 const CONCURRENCY = Number(option('concurrency', '8'));
 const CACHE_SIZE = 2000;
 const COOLDOWN_MS = 1000;
@@ -136,10 +136,10 @@ async function main(): Promise<number> {
   const origin = `http://127.0.0.1:${service.port}`;
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   const get = (token: string | undefined) =>
-    new Promise<number>((resolve, reject) => {
+    new Promise<{ status: number; challenge: string }>((resolve, reject) => {
       const req = request(`${origin}${ROUTE}`, { agent, headers: token ? { authorization: `Bearer ${token}` } : {}, timeout: REQUEST_TIMEOUT_MS }, (res) => {
         res.resume();
-        res.once('end', () => resolve(res.statusCode ?? -1));
+        res.once('end', () => resolve({ status: res.statusCode ?? -1, challenge: String(res.headers['www-authenticate'] ?? '') }));
         res.once('error', reject);
       });
       req.once('timeout', () => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)));
@@ -148,10 +148,10 @@ async function main(): Promise<number> {
     });
 
   // Keys: kid → first time the soak received a 200 for one of its tokens, and whether it was published during the outage.
-  const keys = new Map<string, { duringOutage: boolean; first200At?: number }>();
+  const keys = new Map<string, { duringOutage: boolean; publishedAt: number; first200At?: number }>();
   const pool: string[] = [];
   const addKey = (kid: string, duringOutage: boolean) => {
-    keys.set(kid, { duringOutage, first200At: undefined });
+    keys.set(kid, { duringOutage, publishedAt: performance.now(), first200At: undefined });
     // Tokens of the new key join the pool at once: the service meets a kid it has not fetched yet.
     for (let i = 0; i < 50; i++) void issue().then((t) => pool.push(t));
   };
@@ -160,11 +160,23 @@ async function main(): Promise<number> {
   // Enough distinct tokens to fill the verified-token cache to its bound during the warm-up.
   for (let i = 0; i < CACHE_SIZE + 500; i++) pool.push(await issue());
   const noScope = await issue({ clientId: 'auditor' });
+  keys.get(initialKid)!.publishedAt = performance.now();
   let outage = false;
+  let warmupNext = 0;
   let outageKid: string | undefined;
+  let outageEndedAt: number | undefined;
 
   const now = () => performance.now();
-  const tally = { total: 0, wrong: 0, byKind: new Map<string, number>() };
+  const tally = { total: 0, wrong: 0, rotationWindow401: 0, byKind: new Map<string, number>() };
+  /**
+   * A new key's first cooldown: when an unknown-kid refetch (e.g. for a random kid) ran less than
+   * AUTH_JWKS_COOLDOWN_MS before the key was published, the service may answer the new kid with
+   * 401 kid_unknown until that cooldown ends, and never later.
+   */
+  const inRotationWindow = (kid: string | undefined, sentAt: number) => {
+    const k = kid ? keys.get(kid) : undefined;
+    return k !== undefined && k.first200At === undefined && sentAt < k.publishedAt + COOLDOWN_MS + 250;
+  };
   const wrongSamples: string[] = [];
   const count = (key: string) => tally.byKind.set(key, (tally.byKind.get(key) ?? 0) + 1);
 
@@ -172,7 +184,8 @@ async function main(): Promise<number> {
     switch (kind) {
       case 'valid': {
         // Mostly reused tokens (the cache path), some fresh (full verification), across every key.
-        const token = Math.random() < 0.02 ? await issue() : pool[Math.floor(Math.random() * pool.length)]!;
+        // During the warm-up, one pass over the pool in order fills the verified-token cache to its bound.
+        const token = warmupNext < pool.length && now() < measureFrom ? pool[warmupNext++]! : Math.random() < 0.02 ? await issue() : pool[Math.floor(Math.random() * pool.length)]!;
         if (pool.length < 50_000 && Math.random() < 0.5) pool.push(token);
         return { token, kid: decode(token).header.kid as string };
       }
@@ -250,6 +263,7 @@ async function main(): Promise<number> {
       async () => {
         issuer.controls.clearFaults();
         outage = false;
+        outageEndedAt = now();
       },
     ],
     [at(0.8), 'rotate', async () => void addKey(await issuer.controls.rotateKeys({ keepOld: true }), false)],
@@ -276,8 +290,9 @@ async function main(): Promise<number> {
       const sentAt = now();
       const wasOutage = outage;
       let status: number;
+      let challenge = '';
       try {
-        status = await get(token);
+        ({ status, challenge } = await get(token));
       } catch (err) {
         status = -1;
         if (wrongSamples.length < 20) wrongSamples.push(`${kind}: ${(err as Error).message}`);
@@ -286,9 +301,16 @@ async function main(): Promise<number> {
         const k = keys.get(kid);
         if (k && k.first200At === undefined) k.first200At = now();
       }
-      const ok = allowed(kind, kid, sentAt, wasOutage || outage).includes(status);
+      let ok = allowed(kind, kid, sentAt, wasOutage || outage).includes(status);
+      if (!ok && kind === 'valid' && status === 401 && challenge.includes('Unknown signing key') && inRotationWindow(kid, sentAt)) {
+        // The documented limit of the unknown-kid cooldown (bench/README.md): tolerated, counted apart.
+        ok = true;
+        tally.rotationWindow401++;
+        count(`${kind} 401 rotation window`);
+      } else {
+        count(`${kind} ${status}`);
+      }
       tally.total++;
-      count(`${kind} ${status}`);
       if (!ok) {
         tally.wrong++;
         if (wrongSamples.length < 20) wrongSamples.push(`${kind} → ${status} at ${((sentAt - started) / 1000).toFixed(1)} s (outage ${wasOutage})`);
@@ -320,7 +342,17 @@ async function main(): Promise<number> {
   console.log(`RSS after warm-up ${mb(rssStart)}, at end ${mb(rssEnd)}, growth ${(growth * 100).toFixed(1)} % (limit ${RSS_LIMIT * 100} %)`);
   console.log(`heap used after warm-up ${mb(median(startWindow.map((s) => s.heapUsed)))}, at end ${mb(median(endWindow.map((s) => s.heapUsed)))}`);
   console.log(`event-loop delay after warm-up: ${loop(startWindow)}; at end: ${loop(endWindow)}`);
-  const passed = tally.wrong === 0 && growth < RSS_LIMIT && tally.total > 0;
+  // Every key must have been served: within a cooldown (+5 s) of publication, or of the outage's end.
+  let unlearned = 0;
+  for (const [kid, k] of keys) {
+    const due = (k.duringOutage ? outageEndedAt ?? Infinity : k.publishedAt) + COOLDOWN_MS + 5000;
+    if (k.first200At === undefined ? due < statsLog.at(-1)!.t : k.first200At > due) {
+      unlearned++;
+      console.log(`key ${kid}: no 200 within ${(COOLDOWN_MS + 5000) / 1000} s of being usable`);
+    }
+  }
+  console.log(`valid tokens answered 401 kid_unknown in a new key's first cooldown (tolerated): ${tally.rotationWindow401}`);
+  const passed = tally.wrong === 0 && unlearned === 0 && growth < RSS_LIMIT && tally.total > 0;
   console.log(passed ? 'soak passed' : 'soak FAILED');
   return passed ? 0 : 1;
 }

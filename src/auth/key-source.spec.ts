@@ -105,6 +105,29 @@ describe('KeySource', () => {
     await expect(keys.getKey('key-1', 'RS256')).rejects.toMatchObject({ reason: 'kid_unknown' });
   });
 
+  it('revalidate_refreshes_after_max_age_so_cache_hits_still_notice_removed_keys', async () => {
+    const keys = source();
+    const removed: unknown[] = [];
+    keys.onKeysRemoved((kids) => removed.push(...kids));
+    await keys.warm();
+    issuer.rotate({ keepOld: false });
+    expect(keys.revalidate()).toBe(true);
+    expect(issuer.jwksFetches).toBe(1); // still fresh: no fetch
+    clock += 60_001;
+    expect(keys.revalidate()).toBe(true); // stale: keeps serving, refreshes in the background
+    await keys.warm();
+    expect(issuer.jwksFetches).toBeGreaterThanOrEqual(2);
+    expect(removed).toEqual(['key-1']);
+  });
+
+  it('revalidate_reports_no_usable_keys_after_the_stale_if_error_window', async () => {
+    const keys = source({ staleIfErrorMs: 120_000 });
+    await keys.warm();
+    issuer.behaviour = { kind: 'status', status: 500 };
+    clock += 120_001;
+    expect(keys.revalidate()).toBe(false);
+  });
+
   it('the_algorithm_comes_from_the_key_not_the_token', async () => {
     const keys = source({ algorithms: ['RS256', 'RS512'] });
     await expect(keys.getKey('key-1', 'RS512')).rejects.toMatchObject({ reason: 'algorithm' });
