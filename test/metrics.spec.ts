@@ -15,7 +15,7 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
   return undefined;
 }
 
-describe('/metrics on the real AppModule, with the dev issuer as issuer and token endpoint', () => {
+describe.each(['express', 'fastify'])('/metrics on the real AppModule on %s, with the dev issuer as issuer and token endpoint', (platform) => {
   let issuer: DevIssuer;
   let app: INestApplication;
   let url: string;
@@ -37,6 +37,7 @@ describe('/metrics on the real AppModule, with the dev issuer as issuer and toke
       {
         env: {
           NODE_ENV: 'test',
+          HTTP_PLATFORM: platform,
           LOG_LEVEL: 'silent',
           AUTH_ISSUER_URL: issuer.issuer,
           AUTH0_AUDIENCE: `${DOCUMENTS_API_AUDIENCE},${AUDIT_API_AUDIENCE}`,
