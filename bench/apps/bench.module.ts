@@ -3,7 +3,7 @@ import { AuthModule, Public, Scopes } from '../../src/auth/index.js';
 
 /** Two routes that differ only in the guard work they need: the measured difference is auth. */
 @Controller()
-class BenchController {
+export class BenchController {
   @Public()
   @Get('public')
   open() {
