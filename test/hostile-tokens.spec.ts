@@ -7,41 +7,13 @@ import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { challenge, startApp } from './helpers/app.js';
+import { insufficientScope, invalidRequest, invalidToken, type Outcome } from './helpers/outcomes.js';
 import { generateTestKey, TestIssuer, type TestKey } from './helpers/test-issuer.js';
 
 // ---------------------------------------------------------------------------------------------
 // Outcomes
 // ---------------------------------------------------------------------------------------------
 
-interface Outcome {
-  status: number;
-  challenge?: string;
-  body?: unknown;
-  label: string;
-}
-
-const invalidToken = (description: string): Outcome => ({
-  status: 401,
-  challenge: challenge({ error: 'invalid_token', description }),
-  body: { statusCode: 401, error: 'Unauthorized', message: description },
-  label: `401 invalid_token "${description}"`,
-});
-const invalidRequest = (description: string): Outcome => ({
-  status: 400,
-  challenge: challenge({ error: 'invalid_request', description }),
-  body: { statusCode: 400, error: 'Bad Request', message: description },
-  label: `400 invalid_request "${description}"`,
-});
-const insufficientScope = (scope: string): Outcome => ({
-  status: 403,
-  challenge: challenge({ error: 'insufficient_scope', description: 'Insufficient scope', scope }),
-  body: { statusCode: 403, error: 'Forbidden', message: 'Insufficient scope' },
-  label: `403 insufficient_scope for "${scope}"`,
-});
-/**
- * 401 invalid_token whose description is not pinned: the first check that trips depends on
- * jsonwebtoken's order (a JSON-array payload fails on `aud` before our payload-shape check).
- */
 const invalidTokenAnyDescription: Outcome = { status: 401, label: '401 invalid_token' };
 /** Positive controls: the legitimate neighbour of a hostile case must still work. */
 const accepted: Outcome = { status: 200, label: '200 (positive control)' };

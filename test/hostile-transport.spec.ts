@@ -7,29 +7,9 @@ import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { challenge, startApp } from './helpers/app.js';
+import { invalidRequest, invalidToken, type Outcome } from './helpers/outcomes.js';
 import { generateTestKey, TestIssuer } from './helpers/test-issuer.js';
 
-interface Outcome {
-  status: number;
-  challenge?: string;
-  body?: unknown;
-  label: string;
-  /** The server may close the connection instead of (or before) its answer being read. */
-  mayResetConnection?: boolean;
-}
-
-const invalidToken = (description: string): Outcome => ({
-  status: 401,
-  challenge: challenge({ error: 'invalid_token', description }),
-  body: { statusCode: 401, error: 'Unauthorized', message: description },
-  label: `401 invalid_token "${description}"`,
-});
-const invalidRequest = (description: string): Outcome => ({
-  status: 400,
-  challenge: challenge({ error: 'invalid_request', description }),
-  body: { statusCode: 400, error: 'Bad Request', message: description },
-  label: `400 invalid_request "${description}"`,
-});
 /** RFC 6750 §3: no credentials at all, a challenge without error code. */
 const noCredentials: Outcome = {
   status: 401,
