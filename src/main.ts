@@ -18,7 +18,9 @@ async function main(): Promise<void> {
   logger.log(`nest-m2m listening on http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`);
   if (embedded) {
     process.once('beforeExit', () => void embedded.issuer.close());
-    embedded.printQuickStart(port);
+    // After the start-up log lines: pino writes them asynchronously (a worker thread with
+    // pino-pretty), so printing at once would bury the command above them.
+    setTimeout(() => embedded.printQuickStart(port), 300);
   }
 }
 
