@@ -13,6 +13,19 @@ const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const KEY_CARRYING_PARAMS = ['jku', 'jwk', 'x5u', 'x5c'];
 const MAX_KID_LENGTH = 256;
 
+function decodeJsonObject(segment: string, name: 'header' | 'payload'): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+  } catch {
+    value = undefined;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidTokenError('malformed', `Malformed token ${name}`);
+  }
+  return value as Record<string, unknown>;
+}
+
 /**
  * Decodes and checks a compact JWS header before any key lookup, so hostile headers cost nothing
  * and never reach the JWKS client.
@@ -22,26 +35,9 @@ export function checkJwsHeader(token: string, algorithms: readonly string[], str
   if (parts.length !== 3 || !parts.every((p) => BASE64URL.test(p))) {
     throw new InvalidTokenError('malformed', 'Malformed token');
   }
-  let header: unknown;
-  try {
-    header = JSON.parse(Buffer.from(parts[0], 'base64url').toString('utf8'));
-  } catch {
-    throw new InvalidTokenError('malformed', 'Malformed token header');
-  }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) {
-    throw new InvalidTokenError('malformed', 'Malformed token header');
-  }
-  // The claims must be a JSON object (RFC 7519 §7.2 step 10); jsonwebtoken assumes one.
-  let payload: unknown;
-  try {
-    payload = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
-  } catch {
-    throw new InvalidTokenError('malformed', 'Malformed token payload');
-  }
-  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
-    throw new InvalidTokenError('malformed', 'Malformed token payload');
-  }
-  const h = header as Record<string, unknown>;
+  const h = decodeJsonObject(parts[0], 'header');
+  // The claims must be a JSON object too (RFC 7519 §7.2 step 10); jsonwebtoken assumes one.
+  decodeJsonObject(parts[1], 'payload');
   // RFC 8725 §3.1 / §2.1: `none`, HMAC with a public key as secret, anything not configured.
   if (typeof h.alg !== 'string' || !algorithms.includes(h.alg)) {
     throw new InvalidTokenError('algorithm', 'Unexpected signing algorithm');
