@@ -4,6 +4,7 @@ import { AuthModule, IssuerDiscovery } from './auth/index.js';
 import { M2MModule } from './auth/m2m/index.js';
 import { AUDIT_SIBLING } from './audit/http-audit.recorder.js';
 import { type AppConfig, loadConfig } from './config/app-config.js';
+import { resolveTokenEndpoint } from './config/token-endpoint.js';
 import { APP_CONFIG } from './config/config.constants.js';
 import { AppConfigModule } from './config/config.module.js';
 import { DocumentsModule } from './documents/documents.module.js';
@@ -68,13 +69,7 @@ function m2mModule(appConfig: AppConfig): DynamicModule {
       return {
         ...(client.tokenEndpoint
           ? { tokenEndpoint: client.tokenEndpoint }
-          : {
-              resolveTokenEndpoint: async () => {
-                const endpoint = (await discovery.get()).token_endpoint;
-                if (!endpoint) throw new Error(`Issuer ${config.issuer.issuer} publishes no token_endpoint; set AUTH_TOKEN_URL`);
-                return endpoint;
-              },
-            }),
+          : { resolveTokenEndpoint: () => resolveTokenEndpoint(config, discovery) }),
         issuer: config.issuer.issuer,
         dialect: client.dialect,
         clientId: client.clientId,

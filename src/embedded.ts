@@ -67,7 +67,8 @@ export async function startEmbedded(env: Env): Promise<Embedded> {
   };
 }
 
-function freePort(): Promise<number> {
+/** A port free on 127.0.0.1 right now (the OS picks it; tests use it too). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);

@@ -26,20 +26,12 @@ function authorizationHeaderCount(req: RequestLike): number {
 }
 
 /**
- * The bearer token of a request, read only from the `Authorization` header (RFC 6750 §2.1).
- * Returns undefined when the request carries no credentials; throws `InvalidRequestError` for a
- * malformed header or for a token offered in the query or body (§2.2/§2.3 are not supported: query
- * tokens end up in logs and caches, and §2 forbids more than one method in one request).
- */
-export function extractBearerToken(req: RequestLike): string | undefined {
-  const token = bearerCredentials(req);
-  if (token !== undefined) assertB64Token(token);
-  return token;
-}
-
-/**
- * `extractBearerToken` without the token syntax check, for callers that look the token up among
- * tokens already checked (the verified-token cache) and call `assertB64Token` only on a miss.
+ * The credentials of a request's `Authorization: Bearer` header (RFC 6750 §2.1), the only place a
+ * token is read from. Returns undefined when the request carries no bearer credentials; throws
+ * `InvalidRequestError` for several Authorization headers or for a token offered in the query or
+ * body (§2.2/§2.3 are not supported: query tokens end up in logs and caches, and §2 forbids more
+ * than one method in one request). The token's syntax is left to `assertB64Token`, which callers
+ * run only on a verified-token cache miss: a hit is a token already checked.
  */
 export function bearerCredentials(req: RequestLike): string | undefined {
   if (hasAccessTokenParam(req.query) || hasAccessTokenParam(req.body)) {

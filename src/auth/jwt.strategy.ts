@@ -99,17 +99,13 @@ export class JwtStrategy extends PassportStrategy(Strategy, AUTH_STRATEGY_NAME) 
     const req = request as unknown as AuthRequest;
     // Set by cachedPrincipal (a miss) or by an earlier guard on this request: the token is known.
     if (req[STATE] === undefined) {
-      let token: string;
       let cached: AuthPrincipal | undefined;
       try {
-        token = this.credentialsOf(req);
-        cached = this.lookup(token);
-        if (cached === undefined) assertB64Token(token);
+        cached = this.cachedPrincipal(req);
       } catch (err) {
         return this.error(err as Error);
       }
       if (cached) return this.success(cached);
-      req[STATE] = { token, kid: undefined };
     }
     // passport-jwt reports verification failures through fail(); route them through error() as
     // typed BearerErrors so that a plain AuthGuard('jwt') rethrows them intact.

@@ -69,7 +69,7 @@ export class KeySource {
    */
   revalidate(): boolean {
     if (!this.hasUsableKeys()) return false;
-    if (this.age() > this.options.maxAgeMs && this.mayFetch()) void this.refresh();
+    this.refreshIfOld();
     return true;
   }
 
@@ -85,7 +85,7 @@ export class KeySource {
   async getKey(kid: string | undefined, alg: string): Promise<SigningKey> {
     const known = this.hasUsableKeys() ? this.find(kid) : undefined;
     if (known) {
-      if (this.age() > this.options.maxAgeMs && this.mayFetch()) void this.refresh();
+      this.refreshIfOld();
       return this.checkAlg(known, alg);
     }
     // Unknown kid (a rotation, or an attacker's random kid), or no keys at all: one shared
@@ -109,6 +109,11 @@ export class KeySource {
   private mayRefetchFor(): boolean {
     if (this.keys.size === 0 || this.lastAttemptFailed) return this.mayFetch();
     return this.now() - this.unknownKidFetchAt >= this.options.cooldownMs;
+  }
+
+  /** Stale-while-revalidate: past maxAge, one background refresh (per cooldown) while known keys serve. */
+  private refreshIfOld(): void {
+    if (this.age() > this.options.maxAgeMs && this.mayFetch()) void this.refresh();
   }
 
   private checkAlg(key: SigningKey, alg: string): SigningKey {

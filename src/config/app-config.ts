@@ -69,11 +69,17 @@ export function toAppConfig(env: Env): AppConfig {
           clientAuth: env.AUTH_CLIENT_AUTH ?? (dialect === 'auth0' ? 'client_secret_post' : 'client_secret_basic'),
           privateKey,
           dialect,
-          tokenEndpoint: env.AUTH_TOKEN_URL ?? (auth0 ? `https://${env.AUTH0_DOMAIN}/oauth/token` : undefined),
+          tokenEndpoint: configuredTokenEndpoint(env),
         }
       : undefined,
     audit: env.AUDIT_SERVICE_URL && env.AUDIT_SERVICE_AUDIENCE ? { url: env.AUDIT_SERVICE_URL, audience: env.AUDIT_SERVICE_AUDIENCE } : undefined,
   };
+}
+
+/** `AUTH_TOKEN_URL`, or Auth0's fixed `/oauth/token`; undefined when only discovery can tell. */
+export function configuredTokenEndpoint(env: Env): string | undefined {
+  const auth0 = !env.AUTH_ISSUER_URL && !!env.AUTH0_DOMAIN;
+  return env.AUTH_TOKEN_URL ?? (auth0 ? `https://${env.AUTH0_DOMAIN}/oauth/token` : undefined);
 }
 
 /** Validates and resolves the environment: the one entry point main.ts and tests use. */

@@ -3,6 +3,7 @@ import { HealthIndicatorService } from '@nestjs/terminus';
 import { IssuerDiscovery } from '../auth/index.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
+import { resolveTokenEndpoint } from '../config/token-endpoint.js';
 
 /**
  * Up when the token endpoint answers HTTP at all (any status below 500: a GET on a token endpoint is
@@ -27,8 +28,7 @@ export class TokenEndpointHealthIndicator {
     return this.indicator
       .check('tokenEndpoint')
       .attempt(async ({ signal }) => {
-        const url = this.config.client?.tokenEndpoint ?? (await this.discovery.get()).token_endpoint;
-        if (!url) throw new Error('the issuer metadata names no token_endpoint');
+        const url = await resolveTokenEndpoint(this.config, this.discovery);
         const res = await fetch(url, { method: 'GET', signal, redirect: 'manual' });
         await res.body?.cancel();
         if (res.status >= 500) throw new Error(`token endpoint answered ${res.status}`);

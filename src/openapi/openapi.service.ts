@@ -4,6 +4,7 @@ import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swag
 import { IssuerDiscovery } from '../auth/index.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
+import { resolveTokenEndpoint } from '../config/token-endpoint.js';
 import { routeSecurity, type RouteSecurity } from './route-security.js';
 
 export const OAUTH2_SCHEME = 'oauth2';
@@ -92,15 +93,11 @@ export class OpenApiService {
     return map;
   }
 
-  /** AUTH_TOKEN_URL / Auth0's `/oauth/token`, else the issuer's discovered `token_endpoint`, else `<issuer>/oauth/token`. */
+  /** `resolveTokenEndpoint` (bounded in time, since the document is built at boot), else `<issuer>/oauth/token`. */
   private async tokenUrl(): Promise<string> {
-    const configured = this.config.env.AUTH_TOKEN_URL ?? this.config.client?.tokenEndpoint;
-    if (configured) return configured;
-    if (this.config.issuer.auth0) return new URL('oauth/token', this.config.issuer.issuer).toString();
     try {
       const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timed out')), DISCOVERY_TIMEOUT_MS).unref());
-      const metadata = await Promise.race([this.issuer.get(), timeout]);
-      if (metadata.token_endpoint) return metadata.token_endpoint;
+      return await Promise.race([resolveTokenEndpoint(this.config, this.issuer), timeout]);
     } catch (err) {
       this.logger.warn(`OpenAPI token URL: discovery failed (${(err as Error).message}); using <issuer>/oauth/token`);
     }
