@@ -8,8 +8,11 @@ ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY libs/auth/package.json ./libs/auth/
+COPY libs/dev-issuer/package.json ./libs/dev-issuer/
 RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
+COPY libs ./libs
 COPY src ./src
 RUN npm run build
 
@@ -17,9 +20,13 @@ FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY libs/auth/package.json ./libs/auth/
+# The service and the one workspace it runs on (@nest-m2m/auth, linked as node_modules/@nest-m2m/auth);
+# the dev issuer (a devDependency, loaded only in embedded mode) is not installed at all.
 # --omit=optional too: typescript is an optional peer of @nestjs/swagger (for its CLI plugin), which
 # npm would otherwise keep although it is a devDependency here.
-RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund && npm cache clean --force
+RUN npm ci --omit=dev --omit=optional --workspace=@nest-m2m/auth --include-workspace-root --ignore-scripts --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/libs/auth/dist ./libs/auth/dist
 COPY --from=build /app/dist ./dist
 # The image's unprivileged `node` user (uid 1000); the app writes nothing to disk.
 USER node

@@ -10,8 +10,8 @@ import 'reflect-metadata';
 import { createPublicKey, createVerify } from 'node:crypto';
 import type { ExecutionContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { JwtAuthGuard, KeySource, ScopesGuard, VerifiedTokenCache } from '../src/auth/index.js';
-import { DOCUMENTS_API_AUDIENCE, startDevIssuer } from '../src/dev-issuer/index.js';
+import { JwtAuthGuard, KeySource, ScopesGuard, VerifiedTokenCache } from '@nest-m2m/auth';
+import { DOCUMENTS_API_AUDIENCE, startDevIssuer } from '@nest-m2m/dev-issuer';
 import { BenchController, BenchModule } from './apps/bench.module.js';
 
 const ITERATIONS = Number(process.argv.find((a) => a.startsWith('--iterations='))?.split('=')[1] ?? 200_000);

@@ -19,7 +19,7 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Logger } from '@nestjs/common';
-import { DOCUMENTS_API_AUDIENCE, startDevIssuer } from '../src/dev-issuer/index.js';
+import { DOCUMENTS_API_AUDIENCE, startDevIssuer } from '@nest-m2m/dev-issuer';
 import type { LoadResult, LoadSpec } from './load-generator.js';
 
 const here = dirname(fileURLToPath(import.meta.url));

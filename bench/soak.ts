@@ -28,7 +28,7 @@ import { createSign, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'node:http';
-import { AUDIT_API_AUDIENCE, DOCUMENTS_API_AUDIENCE, startDevIssuer } from '../src/dev-issuer/index.js';
+import { AUDIT_API_AUDIENCE, DOCUMENTS_API_AUDIENCE, startDevIssuer } from '@nest-m2m/dev-issuer';
 
 const here = dirname(fileURLToPath(import.meta.url));
 

@@ -8,8 +8,8 @@ import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
-import { M2MTokenService, type M2MModuleOptions } from '../src/auth/m2m/index.js';
-import { AUDIT_API_AUDIENCE, startDevIssuer } from '../src/dev-issuer/index.js';
+import { M2MTokenService, type M2MModuleOptions } from '@nest-m2m/auth/m2m';
+import { AUDIT_API_AUDIENCE, startDevIssuer } from '@nest-m2m/dev-issuer';
 
 const HIT_CALLS = 20_000;
 const BURST = 500;

@@ -1,7 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { AuditModule } from './audit/audit.module.js';
-import { AuthModule, IssuerDiscovery } from './auth/index.js';
-import { M2MModule } from './auth/m2m/index.js';
+import { AuthModule, IssuerDiscovery } from '@nest-m2m/auth';
+import { M2MModule } from '@nest-m2m/auth/m2m';
 import { AUDIT_SIBLING } from './audit/http-audit.recorder.js';
 import { type AppConfig, loadConfig } from './config/app-config.js';
 import { resolveTokenEndpoint } from './config/token-endpoint.js';

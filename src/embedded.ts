@@ -1,17 +1,16 @@
+/**
+ * Embedded mode only: main.ts imports this module (and with it the dev issuer, a devDependency that
+ * the production image does not install) with a dynamic import, so a production process never loads it.
+ */
 import { Logger } from '@nestjs/common';
-import { createServer } from 'node:net';
 import type { Env } from './config/env.schema.js';
-import { AUDIT_API_AUDIENCE, DOCUMENTS_API_AUDIENCE, type DevIssuer, startDevIssuer, writeDevIssuerState } from './dev-issuer/index.js';
+import { freePort } from './free-port.js';
+import { AUDIT_API_AUDIENCE, DOCUMENTS_API_AUDIENCE, type DevIssuer, startDevIssuer, writeDevIssuerState } from '@nest-m2m/dev-issuer';
 
 /** The service's own identity at the embedded issuer (granted `write:audit` on the audit API). */
 const SERVICE_CLIENT_ID = 'nest-m2m-service';
 /** The sample caller a newcomer uses from curl (granted the documents scopes). */
 const CALLER_CLIENT_ID = 'documents-caller';
-
-/** DESIGN.md: no issuer configured and not production → run on the embedded dev issuer. */
-export function isEmbeddedMode(env: Env): boolean {
-  return !env.AUTH0_DOMAIN && !env.AUTH_ISSUER_URL && env.NODE_ENV !== 'production';
-}
 
 export interface Embedded {
   issuer: DevIssuer;
@@ -65,16 +64,4 @@ export async function startEmbedded(env: Env): Promise<Embedded> {
       );
     },
   };
-}
-
-/** A port free on 127.0.0.1 right now (the OS picks it; tests use it too). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }

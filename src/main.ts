@@ -2,15 +2,15 @@ import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { Logger } from '@nestjs/common';
 import { createApp } from './bootstrap.js';
-import { ConfigError, validateEnv } from './config/app-config.js';
-import { isEmbeddedMode, startEmbedded } from './embedded.js';
+import { ConfigError, isEmbeddedMode, validateEnv } from './config/app-config.js';
 
 async function main(): Promise<void> {
   const logger = new Logger('Main');
   // A local `.env` (never committed) fills in what the real environment leaves unset.
   if (existsSync('.env')) process.loadEnvFile('.env');
   const env = validateEnv(process.env);
-  const embedded = isEmbeddedMode(env) ? await startEmbedded(env) : undefined;
+  // The dev issuer is loaded only here: a production process never imports it (nor has it installed).
+  const embedded = isEmbeddedMode(env) ? await (await import('./embedded.js')).startEmbedded(env) : undefined;
   const app = await createApp({ env: embedded?.env });
   const host = embedded ? '127.0.0.1' : env.HOST;
   const port = Number(embedded?.env.PORT ?? env.PORT);

@@ -5,7 +5,7 @@ import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/bootstrap.js';
 import { freePort } from './helpers/built-app.js';
-import { AUDIT_API_AUDIENCE, DOCUMENTS_API_AUDIENCE, type DevIssuer, startDevIssuer } from '../src/dev-issuer/index.js';
+import { AUDIT_API_AUDIENCE, DOCUMENTS_API_AUDIENCE, type DevIssuer, startDevIssuer } from '@nest-m2m/dev-issuer';
 
 /** A sibling that answers every request with one status. */
 async function failingSibling(status: number): Promise<{ url: string; hits: () => number; close: () => Promise<void> }> {

@@ -3,9 +3,9 @@ import { AuthGuard } from '@nestjs/passport';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AuthModule, type AuthModuleOptions, type AuthPrincipal, Principal, Public, Scopes, ScopesGuard } from '../src/auth/index.js';
+import { AuthModule, type AuthModuleOptions, type AuthPrincipal, Principal, Public, Scopes, ScopesGuard } from '@nest-m2m/auth';
 import { challenge } from './helpers/app.js';
-import { TestIssuer } from './helpers/test-issuer.js';
+import { TestIssuer } from '../libs/auth/test/test-issuer.js';
 
 @Controller('things')
 @UseGuards(AuthGuard('jwt'), ScopesGuard)

@@ -6,7 +6,7 @@ import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { challenge, startApp } from './helpers/app.js';
-import { TestIssuer } from './helpers/test-issuer.js';
+import { TestIssuer } from '../libs/auth/test/test-issuer.js';
 
 const FASTIFY = { HTTP_PLATFORM: 'fastify' };
 

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningApp, spawnApp, stopApp, waitForHealth } from './helpers/built-app.js';
-import { TestIssuer } from './helpers/test-issuer.js';
+import { TestIssuer } from '../libs/auth/test/test-issuer.js';
 
 /** The built service as its own process: what a container orchestrator stops with SIGTERM. */
 describe('graceful shutdown of the built service', () => {

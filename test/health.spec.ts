@@ -2,10 +2,10 @@ import type { INestApplication } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ReadinessChecks } from '../src/health/readiness-checks.js';
-import { KeyWarmer } from '../src/auth/index.js';
+import { KeyWarmer } from '@nest-m2m/auth';
 import { startApp } from './helpers/app.js';
 import { freePort } from './helpers/built-app.js';
-import { TestIssuer } from './helpers/test-issuer.js';
+import { TestIssuer } from '../libs/auth/test/test-issuer.js';
 
 describe('/health and /health/ready', () => {
   let issuer: TestIssuer;

@@ -8,7 +8,7 @@ import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { challenge, startApp } from './helpers/app.js';
 import { insufficientScope, invalidRequest, invalidToken, type Outcome } from './helpers/outcomes.js';
-import { generateTestKey, TestIssuer, type TestKey } from './helpers/test-issuer.js';
+import { generateTestKey, TestIssuer, type TestKey } from '../libs/auth/test/test-issuer.js';
 
 // ---------------------------------------------------------------------------------------------
 // Outcomes

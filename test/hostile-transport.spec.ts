@@ -8,7 +8,7 @@ import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { challenge, startApp } from './helpers/app.js';
 import { invalidRequest, invalidToken, type Outcome } from './helpers/outcomes.js';
-import { generateTestKey, TestIssuer } from './helpers/test-issuer.js';
+import { generateTestKey, TestIssuer } from '../libs/auth/test/test-issuer.js';
 
 /** RFC 6750 §3: no credentials at all, a challenge without error code. */
 const noCredentials: Outcome = {

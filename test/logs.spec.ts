@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUDIT_API_AUDIENCE, type DevIssuer, DOCUMENTS_API_AUDIENCE, startDevIssuer } from '../src/dev-issuer/index.js';
-import { credentials, postToken, secretOf } from './helpers/dev-issuer.js';
+import { AUDIT_API_AUDIENCE, type DevIssuer, DOCUMENTS_API_AUDIENCE, startDevIssuer } from '@nest-m2m/dev-issuer';
+import { credentials, postToken, secretOf } from '../libs/dev-issuer/test/helpers.js';
 import { freePort, type RunningApp, spawnApp, stopApp, waitForHealth } from './helpers/built-app.js';
 
 const JWT = /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}/;

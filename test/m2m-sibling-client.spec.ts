@@ -3,7 +3,7 @@ import { Test } from '@nestjs/testing';
 import { AxiosError } from 'axios';
 import { firstValueFrom } from 'rxjs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { AUDIT_API_AUDIENCE, startDevIssuer, type DevIssuer } from '../src/dev-issuer/index.js';
+import { AUDIT_API_AUDIENCE, startDevIssuer, type DevIssuer } from '@nest-m2m/dev-issuer';
 import {
   getSiblingClientToken,
   InjectSiblingClient,
@@ -13,7 +13,7 @@ import {
   SiblingClients,
   SiblingOriginError,
   type M2MModuleOptions,
-} from '../src/auth/m2m/index.js';
+} from '@nest-m2m/auth/m2m';
 import { startSiblingServer, type SiblingServer } from './helpers/sibling-server.js';
 
 describe('sibling clients', () => {

@@ -1,7 +1,7 @@
 import { exportPKCS8, generateKeyPair, exportJWK, decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUDIT_API_AUDIENCE, startDevIssuer, type DevIssuer } from '../src/dev-issuer/index.js';
-import { TokenEndpointClient, TokenEndpointError, type M2MModuleOptions } from '../src/auth/m2m/index.js';
+import { AUDIT_API_AUDIENCE, startDevIssuer, type DevIssuer } from '@nest-m2m/dev-issuer';
+import { TokenEndpointClient, TokenEndpointError, type M2MModuleOptions } from '@nest-m2m/auth/m2m';
 import { generateRs256Jwk, startOidcProvider, type StartedOidcProvider } from './helpers/oidc-provider.js';
 
 const API = 'https://api.example.test/orders';

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger, type LoggerService } from '@nestjs/common';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { AUDIT_API_AUDIENCE, DOCUMENTS_API_AUDIENCE, startDevIssuer, type DevIssuer } from '../src/dev-issuer/index.js';
-import { M2MTokenService, type M2MModuleOptions } from '../src/auth/m2m/index.js';
+import { AUDIT_API_AUDIENCE, DOCUMENTS_API_AUDIENCE, startDevIssuer, type DevIssuer } from '@nest-m2m/dev-issuer';
+import { M2MTokenService, type M2MModuleOptions } from '@nest-m2m/auth/m2m';
 
 const SECRET = 'service-secret-0123456789-abcdef';
 const SHORT_API = 'https://short-lived.example.test';

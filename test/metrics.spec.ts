@@ -1,9 +1,9 @@
 import type { INestApplication } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/bootstrap.js';
-import { AUDIT_API_AUDIENCE, type DevIssuer, DOCUMENTS_API_AUDIENCE, startDevIssuer } from '../src/dev-issuer/index.js';
+import { AUDIT_API_AUDIENCE, type DevIssuer, DOCUMENTS_API_AUDIENCE, startDevIssuer } from '@nest-m2m/dev-issuer';
 import { freePort } from './helpers/built-app.js';
-import { credentials, postToken, secretOf } from './helpers/dev-issuer.js';
+import { credentials, postToken, secretOf } from '../libs/dev-issuer/test/helpers.js';
 
 /** One sample's value from the exposition text, or undefined. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {

@@ -2,10 +2,10 @@ import { type INestApplication, RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
 import { DiscoveryService, Reflector } from '@nestjs/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PUBLIC_METADATA, SCOPES_METADATA } from '../src/auth/index.js';
+import { PUBLIC_METADATA, SCOPES_METADATA } from '@nest-m2m/auth';
 import { startApp } from './helpers/app.js';
 import { freePort } from './helpers/built-app.js';
-import { TestIssuer } from './helpers/test-issuer.js';
+import { TestIssuer } from '../libs/auth/test/test-issuer.js';
 
 interface Route {
   method: string;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, type RunningApp, spawnApp, stopApp, waitForHealth } from './helpers/built-app.js';
-import { TestIssuer } from './helpers/test-issuer.js';
+import { TestIssuer } from '../libs/auth/test/test-issuer.js';
 
 const run = promisify(execFile);
 
@@ -30,9 +30,9 @@ const instruction = (op: string) => stage.filter((i) => i.op === op);
 const execForm = (args: string) => JSON.parse(args.slice(args.indexOf('['))) as string[];
 
 /**
- * No Docker engine here: this does what the image does. The built `dist/` with package.json and
- * the lock file in an empty directory, the runtime stage's own `npm ci` (production dependencies
- * only), and the image's CMD and HEALTHCHECK with its environment.
+ * No Docker engine here: this does what the image does. The runtime stage's COPY instructions into
+ * an empty directory, its own `npm ci` (production dependencies only), and the image's CMD and
+ * HEALTHCHECK with its environment.
  */
 describe('the production image, reproduced', () => {
   let dir: string;
@@ -46,11 +46,23 @@ describe('the production image, reproduced', () => {
   beforeAll(async () => {
     issuer = await new TestIssuer().start();
     dir = mkdtempSync(join(tmpdir(), 'nest-m2m-image-'));
-    for (const f of ['package.json', 'package-lock.json']) cpSync(join(ROOT, f), join(dir, f));
-    cpSync(join(ROOT, 'dist'), join(dir, 'dist'), { recursive: true });
-    const install = instruction('RUN').find((i) => /^npm ci\b/.test(i.args));
-    const [npm, ...args] = install!.args.split('&&')[0].trim().split(/\s+/);
-    await run(npm, [...args, '--prefer-offline'], { cwd: dir, env: { ...process.env, NODE_ENV: 'production' } });
+    // The runtime stage's COPY and `npm ci` in their order; `COPY --from=build /app/x` takes the
+    // host's build of x (test/global-setup.ts builds the same paths the build stage does).
+    for (const { op, args } of stage) {
+      if (op === 'COPY') {
+        const parts = args.split(/\s+/);
+        const fromBuild = parts[0] === '--from=build';
+        const sources = parts.slice(fromBuild ? 1 : 0, -1).map((s) => (fromBuild ? s.replace(/^\/app\//, '') : s));
+        const dest = parts.at(-1)!;
+        for (const source of sources) {
+          const target = dest.endsWith('/') ? join(dir, dest, source.split('/').at(-1)!) : join(dir, dest);
+          cpSync(join(ROOT, source), target, { recursive: true });
+        }
+      } else if (op === 'RUN' && /^npm ci\b/.test(args)) {
+        const [npm, ...flags] = args.split('&&')[0].trim().split(/\s+/);
+        await run(npm, [...flags, '--prefer-offline'], { cwd: dir, env: { ...process.env, NODE_ENV: 'production' } });
+      }
+    }
   }, 240_000);
   afterAll(async () => {
     await stopApp(app);
@@ -70,10 +82,13 @@ describe('the production image, reproduced', () => {
   });
 
   it('the_production_install_has_no_dev_dependencies', () => {
-    for (const dev of ['typescript', 'vitest', 'pino-pretty', 'tsx', '@nestjs/testing', 'oidc-provider']) {
+    for (const dev of ['typescript', 'vitest', 'pino-pretty', 'tsx', '@nestjs/testing', 'oidc-provider', '@nest-m2m/dev-issuer']) {
       expect(existsSync(join(dir, 'node_modules', dev)), dev).toBe(false);
     }
     expect(existsSync(join(dir, 'node_modules/nestjs-pino'))).toBe(true);
+    // The auth library as a linked workspace with its compiled code, nothing of the dev issuer.
+    expect(existsSync(join(dir, 'node_modules/@nest-m2m/auth/dist/index.js'))).toBe(true);
+    expect(existsSync(join(dir, 'libs/dev-issuer'))).toBe(false);
   });
 
   it('it_answers_health_and_its_healthcheck_passes_with_json_logs', async () => {

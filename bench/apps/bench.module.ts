@@ -1,5 +1,5 @@
 import { Controller, Get, type DynamicModule, Module } from '@nestjs/common';
-import { AuthModule, Public, Scopes } from '../../src/auth/index.js';
+import { AuthModule, Public, Scopes } from '@nest-m2m/auth';
 
 /** Two routes that differ only in the guard work they need: the measured difference is auth. */
 @Controller()

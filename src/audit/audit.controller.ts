@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
-import { Principal, Scopes, type AuthPrincipal } from '../auth/index.js';
+import { Principal, Scopes, type AuthPrincipal } from '@nest-m2m/auth';
 import { AuditStore } from './audit.store.js';
 import { AuditEventBody } from './audit-event.body.js';
 

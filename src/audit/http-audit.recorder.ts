@@ -1,7 +1,7 @@
 import { BadGatewayException, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
 import { AxiosError } from 'axios';
 import { firstValueFrom } from 'rxjs';
-import { InjectSiblingClient, M2MError, type SiblingClient } from '../auth/m2m/index.js';
+import { InjectSiblingClient, M2MError, type SiblingClient } from '@nest-m2m/auth/m2m';
 import { type AuditEvent, type AuditEventInput, AuditRecorder } from './audit-event.js';
 
 export const AUDIT_SIBLING = 'audit';

@@ -35,6 +35,11 @@ export function validateEnv(raw: Record<string, unknown>): Env {
   return parsed.data;
 }
 
+/** DESIGN.md: no issuer configured and not production → run on the embedded dev issuer. */
+export function isEmbeddedMode(env: Env): boolean {
+  return !env.AUTH0_DOMAIN && !env.AUTH_ISSUER_URL && env.NODE_ENV !== 'production';
+}
+
 export function toAppConfig(env: Env): AppConfig {
   const auth0 = !env.AUTH_ISSUER_URL && !!env.AUTH0_DOMAIN;
   const issuer = env.AUTH_ISSUER_URL ?? `https://${env.AUTH0_DOMAIN}/`;

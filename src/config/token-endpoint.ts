@@ -1,4 +1,4 @@
-import type { IssuerDiscovery } from '../auth/index.js';
+import type { IssuerDiscovery } from '@nest-m2m/auth';
 import { type AppConfig, configuredTokenEndpoint } from './app-config.js';
 
 /**

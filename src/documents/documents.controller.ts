@@ -1,5 +1,5 @@
 import { Controller, Delete, Get, NotFoundException, Param } from '@nestjs/common';
-import { Principal, Scopes, type AuthPrincipal } from '../auth/index.js';
+import { Principal, Scopes, type AuthPrincipal } from '@nest-m2m/auth';
 import { DocumentsService } from './documents.service.js';
 
 /** The Auth0 guide's protected API. Guards are global (AuthModule `globalGuards`), so every route needs a token. */

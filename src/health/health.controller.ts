@@ -1,6 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, type HealthIndicatorFunction } from '@nestjs/terminus';
-import { Public } from '../auth/index.js';
+import { Public } from '@nest-m2m/auth';
 import { ReadinessChecks } from './readiness-checks.js';
 import { RedisHealthIndicator } from './redis.health.js';
 import { SigningKeysHealthIndicator } from './signing-keys.health.js';

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
-import { KeySource } from '../auth/index.js';
+import { KeySource } from '@nest-m2m/auth';
 
 /** Up once the issuer's signing keys are loaded (and not past the stale-if-error window). */
 @Injectable()

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
-import { IssuerDiscovery } from '../auth/index.js';
+import { IssuerDiscovery } from '@nest-m2m/auth';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 import { resolveTokenEndpoint } from '../config/token-endpoint.js';

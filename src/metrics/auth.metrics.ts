@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { AuthEvents } from '../auth/index.js';
+import { AuthEvents } from '@nest-m2m/auth';
 import { METRICS } from './metrics.constants.js';
 import type { Metrics } from './metrics.js';
 

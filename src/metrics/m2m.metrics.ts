@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { M2MTokenService } from '../auth/m2m/index.js';
+import { M2MTokenService } from '@nest-m2m/auth/m2m';
 import { METRICS } from './metrics.constants.js';
 import type { Metrics } from './metrics.js';
 

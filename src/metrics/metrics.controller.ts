@@ -1,7 +1,7 @@
 import { Controller, Get, Header, Inject } from '@nestjs/common';
 // `contentType` is not a named export Node's ESM loader can see in this CommonJS package; the static is.
 import { Registry } from 'prom-client';
-import { Public } from '../auth/index.js';
+import { Public } from '@nest-m2m/auth';
 import { METRICS } from './metrics.constants.js';
 import type { Metrics } from './metrics.js';
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type INestApplication } from '@nestjs/common';
 import { DiscoveryService, Reflector } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
-import { IssuerDiscovery } from '../auth/index.js';
+import { IssuerDiscovery } from '@nest-m2m/auth';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 import { resolveTokenEndpoint } from '../config/token-endpoint.js';

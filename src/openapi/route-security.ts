@@ -1,5 +1,5 @@
 import { Reflector } from '@nestjs/core';
-import { PUBLIC_METADATA, SCOPES_METADATA } from '../auth/index.js';
+import { PUBLIC_METADATA, SCOPES_METADATA } from '@nest-m2m/auth';
 
 /** A route's requirements exactly as the global guards read them (JwtAuthGuard, ScopesGuard). */
 export interface RouteSecurity {

@@ -1,6 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { createApp } from '../../src/bootstrap.js';
-import type { TestIssuer } from './test-issuer.js';
+import type { TestIssuer } from '../../libs/auth/test/test-issuer.js';
 
 /** Boots the real AppModule against a test issuer, on 127.0.0.1 port 0. */
 export async function startApp(issuer: TestIssuer, env: Record<string, string | undefined> = {}): Promise<INestApplication> {

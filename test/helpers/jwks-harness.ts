@@ -8,7 +8,7 @@ import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { expect } from 'vitest';
 import { challenge, startApp } from './app.js';
-import { type JwksBehaviour, TestIssuer } from './test-issuer.js';
+import { type JwksBehaviour, TestIssuer } from '../../libs/auth/test/test-issuer.js';
 
 export const COOLDOWN_MS = 1000;
 export const pastCooldown = () => new Promise((resolve) => setTimeout(resolve, COOLDOWN_MS + 150));

@@ -1,7 +1,7 @@
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { AUDIT_API_AUDIENCE, DEFAULT_DEV_ISSUER_CONFIG, DOCUMENTS_API_AUDIENCE, startDevIssuer, type DevIssuer } from '../src/dev-issuer/index.js';
-import { credentials, postToken } from './helpers/dev-issuer.js';
+import { AUDIT_API_AUDIENCE, DEFAULT_DEV_ISSUER_CONFIG, DOCUMENTS_API_AUDIENCE, startDevIssuer, type DevIssuer } from '../src/index.js';
+import { credentials, postToken } from './helpers.js';
 
 let issuer: DevIssuer;
 beforeAll(async () => {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { TestIssuer } from '../../test/helpers/test-issuer.js';
+import { TestIssuer } from '../test/test-issuer.js';
 import { InvalidTokenError, KeysUnavailableError } from './bearer.errors.js';
 import { KeySource, type KeySourceOptions } from './key-source.js';
 

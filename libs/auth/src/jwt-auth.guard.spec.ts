@@ -7,7 +7,7 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { TestIssuer } from '../../test/helpers/test-issuer.js';
+import { TestIssuer } from '../test/test-issuer.js';
 import { AuthModule } from './auth.module.js';
 import { JwtStrategy } from './jwt.strategy.js';
 import { Principal } from './principal.decorator.js';

@@ -6,8 +6,8 @@ import {
   startDevIssuer,
   type DevIssuer,
   type DevIssuerConfig,
-} from '../src/dev-issuer/index.js';
-import { basicHeader, credentials, postToken, secretOf } from './helpers/dev-issuer.js';
+} from '../src/index.js';
+import { basicHeader, credentials, postToken, secretOf } from './helpers.js';
 
 const REPORTS_API = 'https://reports.nest-m2m.local';
 const ODD_CLIENT_ID = 'odd client:id/ü';

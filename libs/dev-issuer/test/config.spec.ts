@@ -11,8 +11,8 @@ import {
   startDevIssuer,
   writeDevIssuerState,
   type DevIssuerConfig,
-} from '../src/dev-issuer/index.js';
-import { credentials, postToken } from './helpers/dev-issuer.js';
+} from '../src/index.js';
+import { credentials, postToken } from './helpers.js';
 
 let dir: string;
 beforeAll(async () => {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DOCUMENTS_API_AUDIENCE, startDevIssuer, type DevIssuer } from '../src/dev-issuer/index.js';
-import { assertionParams, basicHeader, clientAssertion, generateClientKey, postToken, type ClientKey } from './helpers/dev-issuer.js';
+import { DOCUMENTS_API_AUDIENCE, startDevIssuer, type DevIssuer } from '../src/index.js';
+import { assertionParams, basicHeader, clientAssertion, generateClientKey, postToken, type ClientKey } from './helpers.js';
 
 let issuer: DevIssuer;
 let rsa: ClientKey;

@@ -2,18 +2,15 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUDIT_API_AUDIENCE, DOCUMENTS_API_AUDIENCE, readDevIssuerState, startDevIssuer, writeDevIssuerState, type DevIssuer } from '../src/dev-issuer/index.js';
-import { secretOf } from './helpers/dev-issuer.js';
+import { AUDIT_API_AUDIENCE, DOCUMENTS_API_AUDIENCE, readDevIssuerState, startDevIssuer, writeDevIssuerState, type DevIssuer } from '../src/index.js';
+import { secretOf } from './helpers.js';
 
-const ROOT = resolve(import.meta.dirname, '..');
-// `node --import tsx` runs the script in this one process (the tsx binary adds a wrapper process
-// that a SIGKILL would orphan the real one from); the loader path works from any working directory.
-const TSX_ARGS = ['--import', pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href];
-const CLI = join(ROOT, 'src', 'dev-issuer', 'token.cli.ts');
-const MAIN = join(ROOT, 'src', 'dev-issuer', 'dev-issuer.main.ts');
+const LIB = resolve(import.meta.dirname, '..');
+const ROOT = resolve(LIB, '..', '..');
+// The package's bin as npm links it (`npx nest-m2m-dev-issuer`), built by test/global-setup.ts.
+const CLI = join(LIB, 'dist', 'cli.js');
 
 /** The child's environment without any real-issuer settings of the developer's shell. */
 function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -24,7 +21,7 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 
 function runCli(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    execFile(process.execPath, [...TSX_ARGS, CLI, ...args], { cwd: options.cwd ?? ROOT, env: cleanEnv(options.env), timeout: 20_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [CLI, 'token', ...args], { cwd: options.cwd ?? ROOT, env: cleanEnv(options.env), timeout: 20_000 }, (error, stdout, stderr) => {
       done({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -35,7 +32,7 @@ let cwd: string;
 beforeAll(async () => {
   issuer = await startDevIssuer();
   cwd = await mkdtemp(join(tmpdir(), 'dev-issuer-cli-'));
-  // The default state path, relative to the working directory, as `npm run token` uses it.
+  // The default state path, relative to the working directory, as `nest-m2m-dev-issuer token` uses it.
   await writeDevIssuerState(issuer, join(cwd, '.dev-issuer', 'state.json'));
 });
 afterAll(async () => {
@@ -91,7 +88,7 @@ describe('token CLI against the embedded issuer', () => {
   it('rejects unknown flags with the usage and exits 2', async () => {
     const { code, stderr } = await runCli(['--client', 'documents-caller', '--bogus'], { cwd });
     expect(code).toBe(2);
-    expect(stderr).toContain('Usage: npm run -s token');
+    expect(stderr).toContain('Usage: nest-m2m-dev-issuer token');
   });
 });
 
@@ -147,7 +144,7 @@ describe('standalone dev issuer', () => {
   it('starts from the environment, prints URL and clients, serves the token CLI and removes its state on SIGTERM', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'dev-issuer-main-'));
     const stateFile = join(dir, 'state.json');
-    const child = spawn(process.execPath, [...TSX_ARGS, MAIN], {
+    const child = spawn(process.execPath, [CLI], {
       cwd: ROOT,
       env: cleanEnv({ DEV_ISSUER_PORT: '0', DEV_ISSUER_STATE_FILE: stateFile, DEV_ISSUER_TEST_CONTROLS: 'true', DEV_ISSUER_CONFIG: 'dev-issuer.sample.json' }),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -190,7 +187,7 @@ describe('standalone dev issuer', () => {
       const bad = join(dir, 'bad.json');
       await writeFile(bad, JSON.stringify({ apis: [], clients: [{ clientId: 'x', grants: [{ audience: 'nope', scopes: [] }] }] }));
       const result = await new Promise<{ code: number | null; stderr: string }>((done) => {
-        execFile(process.execPath, [...TSX_ARGS, MAIN], { cwd: ROOT, env: cleanEnv({ DEV_ISSUER_CONFIG: bad, DEV_ISSUER_STATE_FILE: join(dir, 's.json') }), timeout: 20_000 }, (error, _stdout, stderr) =>
+        execFile(process.execPath, [CLI], { cwd: ROOT, env: cleanEnv({ DEV_ISSUER_CONFIG: bad, DEV_ISSUER_STATE_FILE: join(dir, 's.json') }), timeout: 20_000 }, (error, _stdout, stderr) =>
           done({ code: error ? Number((error as { code?: number }).code) : 0, stderr }),
         );
       });

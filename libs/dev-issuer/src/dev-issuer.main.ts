@@ -1,8 +1,8 @@
 /**
- * Runs the dev issuer on its own: `npx tsx src/dev-issuer/dev-issuer.main.ts`.
+ * Runs the dev issuer on its own: `npx nest-m2m-dev-issuer` (cli.ts).
  * Environment: DEV_ISSUER_PORT (default 0: any free port), DEV_ISSUER_HOST (loopback only),
  * DEV_ISSUER_CONFIG (JSON file), DEV_ISSUER_KEYS_FILE (keys survive restarts),
- * DEV_ISSUER_TEST_CONTROLS=true (expose /__test/), DEV_ISSUER_STATE_FILE (for `npm run token`).
+ * DEV_ISSUER_TEST_CONTROLS=true (expose /__test/), DEV_ISSUER_STATE_FILE (for `nest-m2m-dev-issuer token`).
  */
 import { DEFAULT_STATE_FILE, removeDevIssuerState, startDevIssuer, writeDevIssuerState } from './index.js';
 
@@ -32,7 +32,7 @@ try {
     `Dev issuer: ${issuer.issuer}`,
     `  token endpoint: ${issuer.tokenEndpoint}`,
     `  JWKS:           ${issuer.jwksUri}`,
-    `  state file:     ${stateFile} (read by npm run token)`,
+    `  state file:     ${stateFile} (read by nest-m2m-dev-issuer token)`,
     env.DEV_ISSUER_TEST_CONTROLS === 'true' ? `  test controls:  ${issuer.url}/__test/` : undefined,
     'Clients:',
     ...issuer.config.clients.map(
@@ -41,7 +41,7 @@ try {
         (showSecrets && c.clientSecret ? `\n    secret: ${c.clientSecret}` : ''),
     ),
     'Get a token:',
-    `  npm run -s token -- --client ${issuer.config.clients[0]?.clientId ?? '<client-id>'}`,
+    `  npx nest-m2m-dev-issuer token --client ${issuer.config.clients[0]?.clientId ?? '<client-id>'}`,
   ];
   console.log(lines.filter((line) => line !== undefined).join('\n'));
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
-import { JWT_BEARER_ASSERTION_TYPE, type DevIssuer } from '../../src/dev-issuer/index.js';
+import { JWT_BEARER_ASSERTION_TYPE, type DevIssuer } from '../src/index.js';
 
 export interface TokenResponse {
   status: number;

@@ -1,17 +1,16 @@
 /**
- * Prints an access token: `TOKEN=$(npm run -s token -- --client documents-caller)`.
+ * Prints an access token: `TOKEN=$(npx nest-m2m-dev-issuer token --client documents-caller)`.
  *
  * By default it reads the state file of a running embedded dev issuer (the service in embedded
- * mode, or dev-issuer.main.ts) for the token endpoint and the client's secret. For any other
+ * mode, or `npx nest-m2m-dev-issuer`) for the token endpoint and the client's secret. For any other
  * issuer pass --token-url or --issuer-url (or set AUTH_TOKEN_URL / AUTH_ISSUER_URL / AUTH0_DOMAIN)
  * and the secret in AUTH0_CLIENT_SECRET (a --client-secret flag is visible to `ps`).
  * Exit codes: 0 token printed, 1 the issuer refused or could not be reached, 2 usage or setup error.
  */
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_STATE_FILE, readDevIssuerState } from './state-file.js';
 
-const USAGE = `Usage: npm run -s token -- --client <id> [--audience <api>] [--resource <uri>] [--scope "<a b>"] [--json]
+const USAGE = `Usage: nest-m2m-dev-issuer token --client <id> [--audience <api>] [--resource <uri>] [--scope "<a b>"] [--json]
        [--state <file>] [--token-url <url> | --issuer-url <url>] [--client-secret <secret>] [--auth post|basic]`;
 
 class CliError extends Error {
@@ -94,8 +93,8 @@ async function embeddedTarget(flags: Flags): Promise<TokenTarget> {
   const state = await readDevIssuerState(file).catch((error: NodeJS.ErrnoException) => {
     const reason = error.code === 'ENOENT' ? `no dev issuer state at ${file}` : error.message;
     throw new CliError(
-      `${reason}. Start the service without AUTH0_DOMAIN/AUTH_ISSUER_URL (npm run start:dev) or the standalone issuer ` +
-        '(npx tsx src/dev-issuer/dev-issuer.main.ts); for another issuer pass --token-url or --issuer-url.',
+      `${reason}. Start the service without AUTH0_DOMAIN/AUTH_ISSUER_URL (npm start) or the standalone issuer ` +
+        '(npx nest-m2m-dev-issuer); for another issuer pass --token-url or --issuer-url.',
       2,
     );
   });
@@ -176,13 +175,4 @@ export async function runTokenCli(argv: string[], env: Env, out: (s: string) => 
     err(`token: ${error.message}`);
     return error.exitCode;
   }
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  process.exitCode = await runTokenCli(
-    process.argv.slice(2),
-    process.env,
-    (s) => process.stdout.write(`${s}\n`),
-    (s) => process.stderr.write(`${s}\n`),
-  );
 }

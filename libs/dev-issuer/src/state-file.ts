@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { z } from 'zod';
 import type { DevIssuer } from './types.js';
 
-/** Where a running embedded issuer tells `npm run token` how to reach it (git-ignored). */
+/** Where a running embedded issuer tells `nest-m2m-dev-issuer token` how to reach it (git-ignored). */
 export const DEFAULT_STATE_FILE = '.dev-issuer/state.json';
 
 const stateSchema = z.object({
