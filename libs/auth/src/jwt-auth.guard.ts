@@ -3,6 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import { AUTH_STRATEGY_NAME, PUBLIC_METADATA } from './auth.constants.js';
 import { JwtStrategy } from './jwt.strategy.js';
+import type { AuthPrincipal } from './principal.js';
 import { RouteMemo } from './route-memo.js';
 
 /**
@@ -19,7 +20,8 @@ export class JwtAuthGuard extends AuthGuard(AUTH_STRATEGY_NAME) {
 
   constructor(
     @Inject(Reflector) reflector: Reflector,
-    @Inject(JwtStrategy) private readonly strategy: JwtStrategy,
+    // Typed by what the guard uses, so that the public declarations never reach passport-jwt's types.
+    @Inject(JwtStrategy) private readonly strategy: { cachedPrincipal(request: object): AuthPrincipal | undefined },
   ) {
     super();
     this.isPublic = new RouteMemo((targets) => reflector.getAllAndOverride<boolean>(PUBLIC_METADATA, targets) === true);

@@ -1,8 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
-import type { JwtPayload } from 'jsonwebtoken';
 import { Strategy, type SecretOrKeyProvider, type StrategyOptionsWithRequest } from 'passport-jwt';
-import type { Request } from 'express';
 import { AUTH_STRATEGY_NAME } from './auth.constants.js';
 import { AUTH_MODULE_OPTIONS } from './auth.module-definition.js';
 import type { AuthModuleOptions } from './auth.options.js';
@@ -11,7 +9,7 @@ import { assertB64Token, bearerCredentials } from './bearer-token.extractor.js';
 import { checkJwsHeader } from './jwt-header.js';
 import { toBearerError } from './jwt-errors.js';
 import { KeySource } from './key-source.js';
-import { type AuthPrincipal, toPrincipal } from './principal.js';
+import { type AuthPrincipal, type TokenClaims, toPrincipal } from './principal.js';
 import { checkClaims } from './token-claims.js';
 import { VerifiedTokenCache } from './verified-token.cache.js';
 
@@ -95,8 +93,8 @@ export class JwtStrategy extends PassportStrategy(Strategy, AUTH_STRATEGY_NAME) 
     return undefined;
   }
 
-  override authenticate(request: Request, options?: unknown): void {
-    const req = request as unknown as AuthRequest;
+  override authenticate(request: object, options?: unknown): void {
+    const req = request as AuthRequest;
     // Set by cachedPrincipal (a miss) or by an earlier guard on this request: the token is known.
     if (req[STATE] === undefined) {
       let cached: AuthPrincipal | undefined;
@@ -110,7 +108,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, AUTH_STRATEGY_NAME) 
     // passport-jwt reports verification failures through fail(); route them through error() as
     // typed BearerErrors so that a plain AuthGuard('jwt') rethrows them intact.
     this.fail = (info: unknown) => this.error(toBearerError(info));
-    super.authenticate(request, options);
+    super.authenticate(request as never, options);
   }
 
   /**
@@ -130,7 +128,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, AUTH_STRATEGY_NAME) 
     return this.verified.get(token);
   }
 
-  validate(req: AuthRequest, payload: JwtPayload): AuthPrincipal {
+  validate(req: AuthRequest, payload: TokenClaims): AuthPrincipal {
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
       throw new InvalidTokenError('malformed', 'Malformed token payload');
     }

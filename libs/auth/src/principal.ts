@@ -1,4 +1,23 @@
-import type { JwtPayload } from 'jsonwebtoken';
+/**
+ * An access token's claims (RFC 7519, RFC 9068, and Auth0's `azp`, `gty`, `permissions`). Values
+ * come from the token as signed: rely on the listed types only after validation (the guard has
+ * checked `iss`, `aud`, `exp`, `nbf`, `iat`, `sub`), and treat any other claim as `unknown`.
+ */
+export interface TokenClaims {
+  iss?: string;
+  sub?: string;
+  aud?: string | string[];
+  exp?: number;
+  nbf?: number;
+  iat?: number;
+  jti?: string;
+  azp?: string;
+  client_id?: string;
+  scope?: string;
+  permissions?: string[];
+  gty?: string;
+  [claim: string]: unknown;
+}
 
 /** The caller, as handed to handlers by `@Principal()`. */
 export interface AuthPrincipal {
@@ -7,7 +26,7 @@ export interface AuthPrincipal {
   subject: string | undefined;
   /** Union of the space-separated `scope` claim and Auth0's `permissions` array. */
   scopes: ReadonlySet<string>;
-  claims: Readonly<JwtPayload>;
+  claims: Readonly<TokenClaims>;
 }
 
 const AUTH0_CLIENT_SUFFIX = '@clients';
@@ -33,7 +52,7 @@ export function clientIdOf(claims: Record<string, unknown>): string | undefined 
   return undefined;
 }
 
-export function toPrincipal(claims: JwtPayload): AuthPrincipal {
+export function toPrincipal(claims: TokenClaims): AuthPrincipal {
   return {
     clientId: clientIdOf(claims),
     subject: typeof claims.sub === 'string' ? claims.sub : undefined,

@@ -1,7 +1,6 @@
-import type { JwtPayload } from 'jsonwebtoken';
 import { InvalidTokenError } from './bearer.errors.js';
 import type { AuthModuleOptions } from './auth.options.js';
-import { clientIdOf, isAuth0ClientSubject } from './principal.js';
+import { clientIdOf, isAuth0ClientSubject, type TokenClaims } from './principal.js';
 
 type Policy = Pick<AuthModuleOptions, 'm2mOnly' | 'allowedClientIds' | 'strictRfc9068'>;
 
@@ -9,7 +8,7 @@ type Policy = Pick<AuthModuleOptions, 'm2mOnly' | 'allowedClientIds' | 'strictRf
  * One predicate per claim rule (after `validate.ts` of auth0/node-oauth2-jwt-bearer). `iss`,
  * `aud`, `exp` and `nbf` values are checked by jsonwebtoken; these add the rules it leaves out.
  */
-const rules: Array<[applies: (p: Policy) => boolean, check: (c: JwtPayload) => boolean, reason: InvalidTokenError['reason'], description: string]> = [
+const rules: Array<[applies: (p: Policy) => boolean, check: (c: TokenClaims) => boolean, reason: InvalidTokenError['reason'], description: string]> = [
   // jsonwebtoken accepts a token with no `exp`; an M2M token that never expires is not acceptable.
   [() => true, (c) => typeof c.exp === 'number' && Number.isFinite(c.exp), 'claims', 'Token has no valid exp claim'],
   [() => true, (c) => c.iat === undefined || (typeof c.iat === 'number' && Number.isFinite(c.iat)), 'claims', 'Invalid iat claim'],
@@ -23,12 +22,12 @@ const rules: Array<[applies: (p: Policy) => boolean, check: (c: JwtPayload) => b
  * Auth0 marks client-credentials tokens with `gty` and a `<client_id>@clients` subject; standards
  * issuers (RFC 9068 §2.2) set `sub` to the client id itself for tokens issued to a client.
  */
-function isClientCredentialsToken(c: JwtPayload): boolean {
+function isClientCredentialsToken(c: TokenClaims): boolean {
   if (c.gty !== undefined) return c.gty === 'client-credentials' && isAuth0ClientSubject(c.sub);
   return typeof c.client_id === 'string' && c.sub === c.client_id;
 }
 
-export function checkClaims(claims: JwtPayload, policy: Policy): void {
+export function checkClaims(claims: TokenClaims, policy: Policy): void {
   for (const [applies, check, reason, description] of rules) {
     if (applies(policy) && !check(claims)) throw new InvalidTokenError(reason, description);
   }
