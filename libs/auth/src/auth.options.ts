@@ -1,3 +1,5 @@
+import type { Clock } from './clock.js';
+
 /** Options of `AuthModule.forRoot` / `forRootAsync`. Defaults are written where they are read. */
 export interface AuthModuleOptions {
   /** Exact `iss` value incoming tokens must carry (Auth0: `https://<domain>/`, with the trailing slash). */
@@ -30,6 +32,11 @@ export interface AuthModuleOptions {
   verifiedTokenCacheSize?: number;
   /** Longest accepted token, in characters; longer ones are refused before any parsing. Default 8192. */
   maxTokenLength?: number;
+  /**
+   * Time source of every time decision: `exp`/`nbf`, the verified-token cache's expiry, JWKS
+   * freshness, cooldown and stale-if-error windows. Default `Date.now`. For tests that move time.
+   */
+  clock?: Clock;
 }
 
 export interface AuthModuleExtras {

@@ -2,6 +2,7 @@ export { AuthModule } from './auth.module.js';
 export { AUTH_MODULE_OPTIONS } from './auth.module-definition.js';
 export type { AuthModuleOptions, AuthModuleExtras } from './auth.options.js';
 export { AUTH_STRATEGY_NAME, PUBLIC_METADATA, SCOPES_METADATA } from './auth.constants.js';
+export type { Clock } from './clock.js';
 export { AuthEvents, type AuthEventListener } from './auth.events.js';
 export * from './bearer.errors.js';
 export { BearerErrorFilter } from './bearer-error.filter.js';

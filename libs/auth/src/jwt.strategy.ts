@@ -5,6 +5,7 @@ import { AUTH_STRATEGY_NAME } from './auth.constants.js';
 import { AUTH_MODULE_OPTIONS } from './auth.module-definition.js';
 import type { AuthModuleOptions } from './auth.options.js';
 import { InvalidTokenError, MissingTokenError } from './bearer.errors.js';
+import { systemClock } from './clock.js';
 import { assertB64Token, bearerCredentials } from './bearer-token.extractor.js';
 import { checkJwsHeader } from './jwt-header.js';
 import { toBearerError } from './jwt-errors.js';
@@ -74,6 +75,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, AUTH_STRATEGY_NAME) 
       jsonWebTokenOptions: { clockTolerance: options.clockToleranceSeconds ?? 5 },
     } as StrategyOptionsWithRequest);
     this.maxTokenLength = options.maxTokenLength ?? 8192;
+    onClock(this, options.clock ?? systemClock);
     keys.onKeysRemoved((kids) => verified.dropKids(kids));
   }
 
@@ -138,4 +140,18 @@ export class JwtStrategy extends PassportStrategy(Strategy, AUTH_STRATEGY_NAME) 
     if (state) this.verified.set(state.token, principal, state.kid, payload.exp as number);
     return principal;
   }
+}
+
+/**
+ * Puts jsonwebtoken's `exp`/`nbf` checks on the injected clock. passport-jwt copies
+ * `jsonWebTokenOptions` once, at construction, into `_verifOpts`, and hands that object to
+ * `jwt.verify` on every request, which reads `clockTimestamp` from it; a getter there is read per
+ * verification (a plain value would freeze time at boot).
+ */
+function onClock(strategy: object, clock: { now(): number }): void {
+  const verifyOptions = (strategy as { _verifOpts?: object })._verifOpts;
+  if (typeof verifyOptions !== 'object' || verifyOptions === null) {
+    throw new Error('passport-jwt no longer keeps its jsonwebtoken options in _verifOpts: the clock option cannot be applied');
+  }
+  Object.defineProperty(verifyOptions, 'clockTimestamp', { enumerable: true, get: () => Math.floor(clock.now() / 1000) });
 }

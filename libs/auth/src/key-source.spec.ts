@@ -14,7 +14,7 @@ describe('KeySource', () => {
       cooldownMs: 10_000,
       maxAgeMs: 60_000,
       staleIfErrorMs: 3_600_000,
-      now: () => clock,
+      clock: { now: () => clock },
       ...o,
     });
 

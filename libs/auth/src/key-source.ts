@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { JwksClient } from 'jwks-rsa';
 import { InvalidTokenError, KeysUnavailableError } from './bearer.errors.js';
+import type { Clock } from './clock.js';
 import { fetchJson } from './http-fetch.js';
 
 export interface KeySourceOptions {
@@ -14,7 +15,7 @@ export interface KeySourceOptions {
   maxAgeMs: number;
   /** Known keys keep serving this long after the last successful fetch while fetches fail. */
   staleIfErrorMs: number;
-  now?: () => number;
+  clock: Clock;
 }
 
 export interface SigningKey {
@@ -33,7 +34,6 @@ export type JwksFetchOutcome = 'success' | 'failure';
  */
 export class KeySource {
   private readonly logger = new Logger('KeySource');
-  private readonly now: () => number;
   private keys = new Map<string | undefined, SigningKey>();
   private fetchedAt = -Infinity;
   private attemptedAt = -Infinity;
@@ -44,8 +44,10 @@ export class KeySource {
   private readonly removedListeners: Array<(kids: Array<string | undefined>) => void> = [];
   private readonly fetchListeners: Array<(outcome: JwksFetchOutcome) => void> = [];
 
-  constructor(private readonly options: KeySourceOptions) {
-    this.now = options.now ?? Date.now;
+  constructor(private readonly options: KeySourceOptions) {}
+
+  private now(): number {
+    return this.options.clock.now();
   }
 
   /** True while at least one key is known and not past the stale-if-error window. */
