@@ -120,7 +120,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, AUTH_STRATEGY_NAME) 
   private credentialsOf(req: AuthRequest): string {
     const token = bearerCredentials(req);
     if (token === undefined) throw new MissingTokenError();
-    if (token.length > this.maxTokenLength) throw new InvalidTokenError('malformed', 'Token too large');
+    if (token.length > this.maxTokenLength) throw new InvalidTokenError('ERR_AUTH_TOKEN_MALFORMED', 'Token too large');
     return token;
   }
 
@@ -132,7 +132,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, AUTH_STRATEGY_NAME) 
 
   validate(req: AuthRequest, payload: TokenClaims): AuthPrincipal {
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
-      throw new InvalidTokenError('malformed', 'Malformed token payload');
+      throw new InvalidTokenError('ERR_AUTH_TOKEN_MALFORMED', 'Malformed token payload');
     }
     checkClaims(payload, this.options);
     const principal = toPrincipal(payload);

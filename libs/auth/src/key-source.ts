@@ -81,7 +81,7 @@ export class KeySource {
   }
 
   /**
-   * The key for a token's `kid`. Throws `InvalidTokenError('kid_unknown')` when a fresh JWKS does
+   * The key for a token's `kid`. Throws `InvalidTokenError('ERR_AUTH_KEY_UNKNOWN')` when a fresh JWKS does
    * not hold it, and `KeysUnavailableError` (503) when no usable key can be had right now.
    */
   async getKey(kid: string | undefined, alg: string): Promise<SigningKey> {
@@ -104,7 +104,7 @@ export class KeySource {
     if (!this.hasUsableKeys() || this.lastAttemptFailed) {
       throw new KeysUnavailableError(this.retryAfterSeconds());
     }
-    throw new InvalidTokenError('kid_unknown', kid === undefined ? 'Token has no kid and the key set holds several keys' : 'Unknown signing key');
+    throw new InvalidTokenError('ERR_AUTH_KEY_UNKNOWN', kid === undefined ? 'Token has no kid and the key set holds several keys' : 'Unknown signing key');
   }
 
   /** After a failure, or with no keys: once per cooldown. Otherwise once per cooldown for unknown kids. */
@@ -120,7 +120,7 @@ export class KeySource {
 
   private checkAlg(key: SigningKey, alg: string): SigningKey {
     // RFC 8725 §3.1: the algorithm comes from the key, not from the token's say-so.
-    if (key.alg !== alg) throw new InvalidTokenError('algorithm', 'Unexpected signing algorithm');
+    if (key.alg !== alg) throw new InvalidTokenError('ERR_AUTH_ALGORITHM_UNEXPECTED', 'Unexpected signing algorithm');
     return key;
   }
 
