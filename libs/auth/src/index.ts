@@ -13,6 +13,7 @@ export { KeyWarmer } from './key-warmer.js';
 export { Principal } from './principal.decorator.js';
 export { type AuthPrincipal, type TokenClaims, scopesOf, clientIdOf } from './principal.js';
 export { Public } from './public.decorator.js';
+export { routeRequirements, type RouteRequirements } from './route-requirements.js';
 export { Scopes } from './scopes.decorator.js';
 export { ScopesGuard } from './scopes.guard.js';
 export { VerifiedTokenCache } from './verified-token.cache.js';
