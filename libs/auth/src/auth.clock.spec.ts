@@ -84,6 +84,27 @@ describe('AuthModule with an injected clock', () => {
     expect(res.headers['retry-after']).toMatch(/^[1-9]\d*$/);
   });
 
+  it('a_cached_token_is_not_served_once_the_keys_are_past_the_stale_if_error_window', async () => {
+    await boot({ jwksStaleIfErrorMs: 60_000, jwksMaxAgeMs: 30_000 });
+    const token = issuer.sign(issuer.claims({ iat: seconds(), exp: seconds() + 3600 }));
+    await call(token).expect(200);
+    await call(token).expect(200); // a verified-token cache hit
+    issuer.behaviour = { kind: 'status', status: 500 };
+    now += 61_000;
+    await call(token).expect(503);
+  });
+
+  it('an_unknown_kid_of_a_token_issued_before_the_last_jwks_fetch_costs_no_fetch', async () => {
+    await boot();
+    await call(issuer.sign(issuer.claims({ iat: seconds(), exp: seconds() + 3600 }))).expect(200);
+    const fetches = issuer.jwksFetches;
+    now += 10_000;
+    const issuedBefore = issuer.sign(issuer.claims({ iat: seconds() - 20, exp: seconds() + 3600 }), { kid: 'not-in-the-jwks' });
+    const res = await call(issuedBefore).expect(401);
+    expect(res.headers['www-authenticate']).toContain('error_description="Unknown signing key"');
+    expect(issuer.jwksFetches).toBe(fetches);
+  });
+
   it('a_clock_without_now_is_a_startup_error', () => {
     expect(() => assertAuthOptions({ issuer: issuer.issuer, audience: issuer.audience, clock: {} as Clock })).toThrow(TypeError);
     expect(() => assertAuthOptions({ issuer: issuer.issuer, audience: issuer.audience, clock })).not.toThrow();

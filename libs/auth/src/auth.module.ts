@@ -38,6 +38,7 @@ const coreProviders: Provider[] = [
         cooldownMs: o.jwksCooldownMs ?? 10_000,
         maxAgeMs: o.jwksMaxAgeMs ?? 600_000,
         staleIfErrorMs: o.jwksStaleIfErrorMs ?? 6 * 3600_000,
+        clockToleranceMs: (o.clockToleranceSeconds ?? 5) * 1000,
         clock: o.clock ?? systemClock,
       });
       source.onFetch((outcome) => events.emitJwksFetched(outcome));

@@ -27,17 +27,18 @@ function decodeJsonObject(segment: string, name: 'header' | 'payload'): Record<s
 }
 
 /**
- * Decodes and checks a compact JWS header before any key lookup, so hostile headers cost nothing
- * and never reach the JWKS client.
+ * Decodes a compact JWS and checks its header before any key lookup, so hostile headers cost
+ * nothing and never reach the JWKS client. The payload is decoded, not verified: only the key
+ * lookup reads it (`iat`, to tell a rotation we missed from an unknown kid).
  */
-export function checkJwsHeader(token: string, algorithms: readonly string[], strictRfc9068: boolean): JoseHeader {
+export function checkJws(token: string, algorithms: readonly string[], strictRfc9068: boolean): { header: JoseHeader; payload: Record<string, unknown> } {
   const parts = token.split('.');
   if (parts.length !== 3 || !parts.every((p) => BASE64URL.test(p))) {
     throw new InvalidTokenError('ERR_AUTH_TOKEN_MALFORMED', 'Malformed token');
   }
   const h = decodeJsonObject(parts[0], 'header');
   // The claims must be a JSON object too (RFC 7519 §7.2 step 10); jsonwebtoken assumes one.
-  decodeJsonObject(parts[1], 'payload');
+  const payload = decodeJsonObject(parts[1], 'payload');
   // RFC 8725 §3.1 / §2.1: `none`, HMAC with a public key as secret, anything not configured.
   if (typeof h.alg !== 'string' || !algorithms.includes(h.alg)) {
     throw new InvalidTokenError('ERR_AUTH_ALGORITHM_UNEXPECTED', 'Unexpected signing algorithm');
@@ -55,5 +56,5 @@ export function checkJwsHeader(token: string, algorithms: readonly string[], str
   if (strictRfc9068 && !(typeof h.typ === 'string' && /^(application\/)?at\+jwt$/i.test(h.typ))) {
     throw new InvalidTokenError('ERR_AUTH_TOKEN_TYPE_INVALID', 'Token type must be at+jwt');
   }
-  return h as JoseHeader;
+  return { header: h as JoseHeader, payload };
 }

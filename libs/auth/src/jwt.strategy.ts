@@ -7,7 +7,7 @@ import type { AuthModuleOptions } from './auth.options.js';
 import { InvalidTokenError, MissingTokenError } from './bearer.errors.js';
 import { systemClock } from './clock.js';
 import { assertB64Token, bearerCredentials } from './bearer-token.extractor.js';
-import { checkJwsHeader } from './jwt-header.js';
+import { checkJws } from './jwt-header.js';
 import { toBearerError } from './jwt-errors.js';
 import { KeySource } from './key-source.js';
 import { type AuthPrincipal, type TokenClaims, toPrincipal } from './principal.js';
@@ -43,13 +43,16 @@ export class JwtStrategy extends PassportStrategy(Strategy, AUTH_STRATEGY_NAME) 
     const strict = options.strictRfc9068 ?? false;
     const keyProvider: SecretOrKeyProvider = (req, rawJwt, done) => {
       const state = (req as unknown as AuthRequest)[STATE];
-      let header;
+      let jws;
       try {
-        header = checkJwsHeader(rawJwt as string, algorithms, strict);
+        jws = checkJws(rawJwt as string, algorithms, strict);
       } catch (err) {
         return done(err as Error);
       }
-      keys.getKey(header.kid, header.alg).then(
+      const { header, payload } = jws;
+      // Unverified here: it only decides whether the JWKS may be older than the token.
+      const iat = typeof payload.iat === 'number' && Number.isFinite(payload.iat) ? payload.iat : undefined;
+      keys.getKey(header.kid, header.alg, iat).then(
         (k) => {
           // The cache entry is tied to the kid of the key that verified it, not to the header's
           // (absent when the JWKS holds one key), so that key leaving the JWKS drops the entry.
@@ -125,8 +128,9 @@ export class JwtStrategy extends PassportStrategy(Strategy, AUTH_STRATEGY_NAME) 
   }
 
   private lookup(token: string): AuthPrincipal | undefined {
-    // Hits never reach getKey: keep the JWKS refresh and the stale-if-error limit running anyway.
-    this.keys.revalidate();
+    // Hits never reach getKey: keep the JWKS refresh running, and past the stale-if-error window
+    // answer nothing from the cache (the full path then answers 503).
+    if (!this.keys.revalidate()) return undefined;
     return this.verified.get(token);
   }
 
