@@ -9,6 +9,7 @@ export default defineConfig({
     // Specs start real HTTP servers on 127.0.0.1:0 and share the local Redis; forks isolate them.
     pool: 'forks',
     setupFiles: ['./test/setup.ts'],
-    globalSetup: ['./test/global-setup.ts'],
+    // Builds libs/*/dist and dist/, then packs the libraries for test/consumers (in this order).
+    globalSetup: ['./test/global-setup.ts', './test/consumers/global-setup.ts'],
   },
 });
