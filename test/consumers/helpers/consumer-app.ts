@@ -91,6 +91,9 @@ export async function createConsumerApp(root: string, spec: ConsumerAppSpec, pac
     devDependencies: {
       '@nest-m2m/dev-issuer': `file:${packed.devIssuer.tarball}`,
       '@types/node': rootVersion('@types/node'),
+      // What any app with skipLibCheck false needs for @nestjs/passport's own declarations (they
+      // import passport's types); nothing of @nest-m2m/auth's declarations needs more.
+      '@types/passport': '^1.0.17',
       typescript: rootVersion('typescript'),
     },
   };
