@@ -49,22 +49,13 @@ describe('DocumentsController with real tokens', () => {
     await issuer?.close();
   });
 
-  /** A client-credentials token from the dev issuer's /oauth/token, as your callers get it from Auth0. */
-  async function tokenFor(clientId: string): Promise<string> {
-    const { clientSecret } = issuer.config.clients.find((c) => c.clientId === clientId)!;
-    const response = await fetch(issuer.tokenEndpoint, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, audience: API }),
-    });
-    return ((await response.json()) as { access_token: string }).access_token;
-  }
-
   const get = (path: string, token?: string) =>
     fetch(`${baseUrl}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
 
   it('answers a caller that holds the scope', async () => {
-    const response = await get('/documents/1', await tokenFor('reader'));
+    // A real client-credentials request to the issuer's /oauth/token, as your callers make to Auth0.
+    const token = await issuer.getToken({ clientId: 'reader', audience: API });
+    const response = await get('/documents/1', token);
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ id: '1', requestedBy: 'reader' });
   });
@@ -76,7 +67,7 @@ describe('DocumentsController with real tokens', () => {
   });
 
   it('refuses a caller without the scope with 403 insufficient_scope', async () => {
-    const response = await get('/documents/1', await tokenFor('stranger'));
+    const response = await get('/documents/1', await issuer.getToken({ clientId: 'stranger' }));
     expect(response.status).toBe(403);
     expect(response.headers.get('www-authenticate')).toBe(
       'Bearer realm="api", error="insufficient_scope", error_description="Insufficient scope", scope="read:documents"',
@@ -92,13 +83,13 @@ describe('DocumentsController with real tokens', () => {
 
   it('picks up a rotated signing key at once', async () => {
     await issuer.controls.rotateKeys({ keepOld: true });
-    expect((await get('/documents/1', await tokenFor('reader'))).status).toBe(200);
+    expect((await get('/documents/1', await issuer.getToken({ clientId: 'reader' }))).status).toBe(200);
   });
 
   it('answers 503 with Retry-After, not 401, while the JWKS cannot be fetched', async () => {
     issuer.controls.failNext({ endpoint: 'jwks', status: 503, count: 10 });
     await issuer.controls.rotateKeys(); // the next token has a kid the service has not seen
-    const response = await get('/documents/1', await tokenFor('reader'));
+    const response = await get('/documents/1', await issuer.getToken({ clientId: 'reader' }));
     expect(response.status).toBe(503);
     expect(response.headers.get('retry-after')).toMatch(/^\d+$/);
     issuer.controls.clearFaults();
