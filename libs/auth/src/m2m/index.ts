@@ -1,3 +1,4 @@
+export type { Clock } from '../clock.js';
 export { CacheEncryption } from './cache-encryption.js';
 export { ClientAssertionSigner, type ClientAssertionKey } from './client-assertion.js';
 export {

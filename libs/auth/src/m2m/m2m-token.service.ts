@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { systemClock, type Clock } from '../clock.js';
 import { CacheEncryption } from './cache-encryption.js';
 import { M2M_MODULE_OPTIONS } from './m2m.constants.js';
 import { assertM2MOptions, decodeEncryptionKey, type M2MModuleOptions } from './m2m.options.js';
@@ -10,7 +11,7 @@ import { RedisTokenCache } from './redis-token.cache.js';
 import { withRetries } from './retry.js';
 import { cacheKey, type CachedToken, type TokenCache } from './token-cache.js';
 import { TokenEndpointClient } from './token-endpoint.client.js';
-import { toCachedToken } from './token-lifetime.js';
+import { isFresh, isUnexpired, toCachedToken } from './token-lifetime.js';
 
 export interface M2MTokenRequest {
   /** Audience (Auth0) or resource indicator (RFC 8707) of the API to call. */
@@ -57,6 +58,7 @@ export class M2MTokenService implements OnModuleDestroy {
   readonly events = new EventEmitter<M2MEvents>();
   private readonly logger = new Logger('M2MTokenService');
   private readonly client: TokenEndpointClient;
+  private readonly clock: Clock;
   private readonly cache: TokenCache;
   private readonly refreshBufferMs: number;
   private readonly maxAttempts: number;
@@ -72,6 +74,7 @@ export class M2MTokenService implements OnModuleDestroy {
 
   constructor(@Inject(M2M_MODULE_OPTIONS) private readonly options: M2MModuleOptions) {
     assertM2MOptions(options);
+    this.clock = options.clock ?? systemClock;
     this.client = new TokenEndpointClient(options, (headers) => this.observeQuota(headers));
     this.refreshBufferMs = (options.refreshBufferSeconds ?? 60) * 1000;
     this.maxAttempts = options.maxAttempts ?? 3;
@@ -84,17 +87,18 @@ export class M2MTokenService implements OnModuleDestroy {
   async getToken(request: M2MTokenRequest): Promise<M2MToken> {
     const scopes = normalizeScopes(request.scopes);
     const key = await this.keyFor(request.audience, scopes);
-    const now = Date.now();
-    const cached = await this.cache.get(key);
-    if (cached && now < cached.refreshAt) return this.hit(cached);
+    const now = this.clock.now();
+    const found = await this.cache.get(key);
+    const cached = found && isUnexpired(found, now) ? found : undefined;
+    if (cached && isFresh(cached, now)) return this.hit(cached);
     if (cached && now < (this.staleUntil.get(key) ?? 0)) return this.hit(cached);
     this.counters.cacheMisses++;
     try {
       return toM2MToken(await this.renew(key, request.audience, scopes, cached));
     } catch (error) {
       // Stale-while-failing: the token is past its refresh point but not its real expiry.
-      if (cached && Date.now() < cached.expiresAt) {
-        this.staleUntil.set(key, Date.now() + STALE_RETRY_MS);
+      if (cached && isUnexpired(cached, this.clock.now())) {
+        this.staleUntil.set(key, this.clock.now() + STALE_RETRY_MS);
         return toM2MToken(cached);
       }
       throw error;
@@ -167,13 +171,13 @@ export class M2MTokenService implements OnModuleDestroy {
         try {
           // Another replica may have stored a fresh token between our read and our lock.
           const fresh = await this.cache.get(key);
-          if (fresh && Date.now() < fresh.refreshAt) return fresh;
+          if (fresh && isFresh(fresh, this.clock.now())) return fresh;
           return await this.fetchAndStore(key, audience, scopes);
         } finally {
           await lock.release();
         }
       }
-      if (current && Date.now() < current.expiresAt) return current;
+      if (current && isUnexpired(current, this.clock.now())) return current;
       const shared = await this.cache.get(key);
       if (shared) return shared;
       if (Date.now() >= deadline) return this.fetchAndStore(key, audience, scopes);
@@ -191,7 +195,7 @@ export class M2MTokenService implements OnModuleDestroy {
         },
         { maxAttempts: this.maxAttempts },
       );
-      const token = toCachedToken(response, this.refreshBufferMs);
+      const token = toCachedToken(response, this.refreshBufferMs, this.clock.now());
       await this.cache.set(key, token);
       this.staleUntil.delete(key);
       this.scheduleRefresh(key, audience, scopes, token);
@@ -201,7 +205,7 @@ export class M2MTokenService implements OnModuleDestroy {
       this.counters.failures++;
       const err = error as Error;
       const cached = await this.cache.get(key);
-      const servedStale = Boolean(cached && Date.now() < cached.expiresAt);
+      const servedStale = Boolean(cached && isUnexpired(cached, this.clock.now()));
       this.logger.warn(
         `Token request for audience ${audience} failed: ${err.message}${servedStale ? ' (still serving the cached token until it expires)' : ''}`,
       );
@@ -220,7 +224,7 @@ export class M2MTokenService implements OnModuleDestroy {
         this.timers.delete(key);
         void this.refreshNow(key, audience, scopes);
       },
-      Math.max(0, delayMs ?? token.refreshAt - Date.now()),
+      Math.max(0, delayMs ?? token.refreshAt - this.clock.now()),
     );
     timer.unref();
     this.timers.set(key, timer);
@@ -229,7 +233,7 @@ export class M2MTokenService implements OnModuleDestroy {
   private async refreshNow(key: string, audience: string, scopes: string[]): Promise<void> {
     if (this.destroyed) return;
     const cached = await this.cache.get(key);
-    if (cached && Date.now() < cached.refreshAt) {
+    if (cached && isFresh(cached, this.clock.now())) {
       // Another replica renewed it; follow its schedule.
       this.scheduleRefresh(key, audience, scopes, cached);
       return;
@@ -240,7 +244,7 @@ export class M2MTokenService implements OnModuleDestroy {
   }
 
   private observeQuota(headers: Headers): void {
-    const quota = readQuota(headers, this.options.clientId);
+    const quota = readQuota(headers, this.options.clientId, this.clock.now());
     if (!quota) return;
     this.latestQuota = quota;
     this.events.emit('quota', quota);
@@ -264,10 +268,11 @@ function toM2MToken(token: CachedToken): M2MToken {
 }
 
 function createTokenCache(options: M2MModuleOptions): TokenCache {
-  if (!options.cacheUrl) return new MemoryTokenCache();
+  if (!options.cacheUrl) return new MemoryTokenCache({ clock: options.clock });
   const key = options.cacheEncryptionKey ? decodeEncryptionKey(options.cacheEncryptionKey) : undefined;
   return new RedisTokenCache({
     url: options.cacheUrl,
+    clock: options.clock,
     keyPrefix: options.cacheKeyPrefix,
     encryption: key ? new CacheEncryption(key) : undefined,
   });

@@ -1,3 +1,5 @@
+import type { Clock } from '../clock.js';
+
 /**
  * Options of `M2MModule`. Defaults are written where each option is read; `assertM2MOptions` holds
  * one assertion per rule, and each message names the option it is about.
@@ -50,6 +52,8 @@ export interface M2MModuleOptions {
   /** 32-byte key (base64 or hex): cached tokens are encrypted with AES-256-GCM. */
   cacheEncryptionKey?: string;
   siblings?: SiblingServiceOptions[];
+  /** Time source of every expiry, refresh and stale decision (timers still run on real time). Default: the system clock. */
+  clock?: Clock;
   global?: boolean;
 }
 

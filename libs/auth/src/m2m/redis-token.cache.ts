@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
+import { systemClock, type Clock } from '../clock.js';
 import type { CacheEncryption } from './cache-encryption.js';
 import { DEFAULT_CACHE_KEY_PREFIX } from './m2m.constants.js';
 import { MemoryTokenCache } from './memory-token.cache.js';
 import { isCachedToken, type CachedToken, type TokenCache, type TokenCacheLock } from './token-cache.js';
+import { isUnexpired } from './token-lifetime.js';
 
 export interface RedisTokenCacheOptions {
   url: string;
@@ -14,6 +16,8 @@ export interface RedisTokenCacheOptions {
   connectTimeoutMs?: number;
   /** Per-command timeout: a dead Redis must fail fast, not hold a request. Default 500 ms. */
   commandTimeoutMs?: number;
+  /** Time source of expiry decisions. Default: the system clock. */
+  clock?: Clock;
 }
 
 // Compare-and-delete: only the owner releases a lock; only the holder of the rejected token evicts it.
@@ -27,13 +31,16 @@ const DELETE_IF_EQUAL = `if redis.call('GET', KEYS[1]) == ARGV[1] then return re
 export class RedisTokenCache implements TokenCache {
   readonly redis: Redis;
   private readonly logger = new Logger('M2MRedisTokenCache');
-  private readonly fallback = new MemoryTokenCache();
+  private readonly fallback: MemoryTokenCache;
+  private readonly clock: Clock;
   private readonly prefix: string;
   private readonly firstConnection: Promise<void>;
   private degraded = false;
 
   constructor(private readonly options: RedisTokenCacheOptions) {
     this.prefix = options.keyPrefix ?? DEFAULT_CACHE_KEY_PREFIX;
+    this.clock = options.clock ?? systemClock;
+    this.fallback = new MemoryTokenCache({ clock: this.clock });
     this.redis = new Redis(options.url, {
       commandTimeout: options.commandTimeoutMs ?? 500,
       connectTimeout: options.connectTimeoutMs ?? 1000,
@@ -63,12 +70,12 @@ export class RedisTokenCache implements TokenCache {
     if (raw === FAILED) return this.fallback.peek(key);
     if (raw === null) return undefined;
     const token = this.decode(key, raw);
-    return token && token.expiresAt > Date.now() ? token : undefined;
+    return token && isUnexpired(token, this.clock.now()) ? token : undefined;
   }
 
   async set(key: string, token: CachedToken): Promise<void> {
     await this.fallback.set(key, token);
-    const ttlMs = Math.floor(token.expiresAt - Date.now());
+    const ttlMs = Math.floor(token.expiresAt - this.clock.now());
     if (ttlMs <= 0) return;
     await this.command((r) => r.set(this.prefix + key, this.encode(key, token), 'PX', ttlMs));
   }
