@@ -12,6 +12,7 @@ import { withRetries } from './retry.js';
 import { cacheKey, type CachedToken, type TokenCache } from './token-cache.js';
 import { TokenEndpointClient } from './token-endpoint.client.js';
 import { isFresh, isUnexpired, toCachedToken } from './token-lifetime.js';
+import { TokenRefresher } from './token-refresher.js';
 
 export interface M2MTokenRequest {
   /** Audience (Auth0) or resource indicator (RFC 8707) of the API to call. */
@@ -63,14 +64,12 @@ export class M2MTokenService implements OnModuleDestroy {
   private readonly refreshBufferMs: number;
   private readonly maxAttempts: number;
   private readonly lockTtlMs: number;
-  private readonly backgroundRefresh: boolean;
+  private readonly refresher?: TokenRefresher;
   private readonly keys = new Map<string, string>();
   private readonly inflight = new Map<string, Promise<CachedToken>>();
   private readonly staleUntil = new Map<string, number>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly counters: M2MStats = { tokenRequests: 0, cacheHits: 0, cacheMisses: 0, failures: 0 };
   private latestQuota?: M2MQuota;
-  private destroyed = false;
 
   constructor(@Inject(M2M_MODULE_OPTIONS) private readonly options: M2MModuleOptions) {
     assertM2MOptions(options);
@@ -78,10 +77,12 @@ export class M2MTokenService implements OnModuleDestroy {
     this.client = new TokenEndpointClient(options, (headers) => this.observeQuota(headers));
     this.refreshBufferMs = (options.refreshBufferSeconds ?? 60) * 1000;
     this.maxAttempts = options.maxAttempts ?? 3;
-    this.backgroundRefresh = options.backgroundRefresh ?? false;
     // Long enough for the holder's whole retry sequence; a crashed holder's lock then lapses.
     this.lockTtlMs = (options.requestTimeoutMs ?? 5000) * this.maxAttempts + 2000;
     this.cache = createTokenCache(options);
+    if (options.backgroundRefresh) {
+      this.refresher = new TokenRefresher(this.cache, this.clock, (target, current) => this.renew(target.key, target.audience, target.scopes, current));
+    }
   }
 
   async getToken(request: M2MTokenRequest): Promise<M2MToken> {
@@ -130,9 +131,7 @@ export class M2MTokenService implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
-    this.destroyed = true;
-    for (const timer of this.timers.values()) clearTimeout(timer);
-    this.timers.clear();
+    this.refresher?.close();
     await this.cache.close();
   }
 
@@ -198,7 +197,7 @@ export class M2MTokenService implements OnModuleDestroy {
       const token = toCachedToken(response, this.refreshBufferMs, this.clock.now());
       await this.cache.set(key, token);
       this.staleUntil.delete(key);
-      this.scheduleRefresh(key, audience, scopes, token);
+      this.refresher?.schedule({ key, audience, scopes }, token.refreshAt);
       this.events.emit('token_issued', { audience, scopes, expiresAt: new Date(token.expiresAt) });
       return token;
     } catch (error) {
@@ -210,37 +209,9 @@ export class M2MTokenService implements OnModuleDestroy {
         `Token request for audience ${audience} failed: ${err.message}${servedStale ? ' (still serving the cached token until it expires)' : ''}`,
       );
       this.events.emit('failure', { audience, scopes, error: err, servedStale });
-      if (servedStale && cached) this.scheduleRefresh(key, audience, scopes, cached, STALE_RETRY_MS);
+      if (servedStale) this.refresher?.schedule({ key, audience, scopes }, this.clock.now() + STALE_RETRY_MS);
       throw error;
     }
-  }
-
-  /** Background refresh: renew at `refreshAt` (or retry a failed renewal soon), so callers never wait on the issuer. */
-  private scheduleRefresh(key: string, audience: string, scopes: string[], token: CachedToken, delayMs?: number): void {
-    if (!this.backgroundRefresh || this.destroyed) return;
-    clearTimeout(this.timers.get(key));
-    const timer = setTimeout(
-      () => {
-        this.timers.delete(key);
-        void this.refreshNow(key, audience, scopes);
-      },
-      Math.max(0, delayMs ?? token.refreshAt - this.clock.now()),
-    );
-    timer.unref();
-    this.timers.set(key, timer);
-  }
-
-  private async refreshNow(key: string, audience: string, scopes: string[]): Promise<void> {
-    if (this.destroyed) return;
-    const cached = await this.cache.get(key);
-    if (cached && isFresh(cached, this.clock.now())) {
-      // Another replica renewed it; follow its schedule.
-      this.scheduleRefresh(key, audience, scopes, cached);
-      return;
-    }
-    await this.renew(key, audience, scopes, cached).catch(() => {
-      // Logged and rescheduled by fetchAndStore.
-    });
   }
 
   private observeQuota(headers: Headers): void {
