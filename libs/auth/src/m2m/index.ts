@@ -5,10 +5,12 @@ export {
   DEFAULT_CACHE_KEY_PREFIX,
   M2M_MODULE_OPTIONS,
   M2M_SIBLING_CLIENT_PREFIX,
+  M2M_TOKEN_CACHE,
 } from './m2m.constants.js';
 export {
   InvalidTokenResponseError,
   M2MError,
+  MissingPeerDependencyError,
   SiblingOriginError,
   TokenEndpointError,
   TokenEndpointTimeoutError,
@@ -26,6 +28,7 @@ export {
 export { M2MTokenService, type M2MEvents, type M2MStats, type M2MToken, type M2MTokenRequest } from './m2m-token.service.js';
 export { MemoryTokenCache } from './memory-token.cache.js';
 export { lowQuotaWarnings, parseQuotaHeader, readQuota, type M2MQuota, type QuotaBucket, type RateLimit } from './quota.js';
+export type { RedisClient } from './redis-connection.js';
 export { RedisTokenCache, type RedisTokenCacheOptions } from './redis-token.cache.js';
 export { withRetries, type RetryPolicy } from './retry.js';
 export { cacheKey, type CachedToken, type CacheKeyParts, type TokenCache, type TokenCacheLock } from './token-cache.js';

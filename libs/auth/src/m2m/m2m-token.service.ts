@@ -1,15 +1,13 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnModuleDestroy } from '@nestjs/common';
 import { systemClock, type Clock } from '../clock.js';
-import { CacheEncryption } from './cache-encryption.js';
-import { M2M_MODULE_OPTIONS } from './m2m.constants.js';
-import { assertM2MOptions, decodeEncryptionKey, type M2MModuleOptions } from './m2m.options.js';
-import { MemoryTokenCache } from './memory-token.cache.js';
+import { M2M_MODULE_OPTIONS, M2M_TOKEN_CACHE } from './m2m.constants.js';
+import { assertM2MOptions, type M2MModuleOptions } from './m2m.options.js';
 import { lowQuotaWarnings, readQuota, type M2MQuota } from './quota.js';
-import { RedisTokenCache } from './redis-token.cache.js';
 import { withRetries } from './retry.js';
 import { cacheKey, type CachedToken, type TokenCache } from './token-cache.js';
+import { createTokenCache } from './token-cache.provider.js';
 import { TokenEndpointClient } from './token-endpoint.client.js';
 import { isFresh, isUnexpired, toCachedToken } from './token-lifetime.js';
 import { TokenRefresher } from './token-refresher.js';
@@ -60,18 +58,24 @@ export class M2MTokenService implements OnModuleDestroy {
   private readonly logger = new Logger('M2MTokenService');
   private readonly client: TokenEndpointClient;
   private readonly clock: Clock;
-  private readonly cache: TokenCache;
+  /** Settles once the cache is there: at once when injected, after ioredis has loaded when built by hand with `cacheUrl`. */
+  private readonly ready: Promise<void>;
+  private cache!: TokenCache;
+  private refresher?: TokenRefresher;
   private readonly refreshBufferMs: number;
   private readonly maxAttempts: number;
   private readonly lockTtlMs: number;
-  private readonly refresher?: TokenRefresher;
   private readonly keys = new Map<string, string>();
   private readonly inflight = new Map<string, Promise<CachedToken>>();
   private readonly staleUntil = new Map<string, number>();
   private readonly counters: M2MStats = { tokenRequests: 0, cacheHits: 0, cacheMisses: 0, failures: 0 };
   private latestQuota?: M2MQuota;
 
-  constructor(@Inject(M2M_MODULE_OPTIONS) private readonly options: M2MModuleOptions) {
+  /** `cache`: `M2MModule` provides it (`M2M_TOKEN_CACHE`); built by hand, the service makes the one the options ask for. */
+  constructor(
+    @Inject(M2M_MODULE_OPTIONS) private readonly options: M2MModuleOptions,
+    @Optional() @Inject(M2M_TOKEN_CACHE) cache?: TokenCache,
+  ) {
     assertM2MOptions(options);
     this.clock = options.clock ?? systemClock;
     this.client = new TokenEndpointClient(options, (headers) => this.observeQuota(headers));
@@ -79,10 +83,9 @@ export class M2MTokenService implements OnModuleDestroy {
     this.maxAttempts = options.maxAttempts ?? 3;
     // Long enough for the holder's whole retry sequence; a crashed holder's lock then lapses.
     this.lockTtlMs = (options.requestTimeoutMs ?? 5000) * this.maxAttempts + 2000;
-    this.cache = createTokenCache(options);
-    if (options.backgroundRefresh) {
-      this.refresher = new TokenRefresher(this.cache, this.clock, (target, current) => this.renew(target.key, target.audience, target.scopes, current));
-    }
+    this.ready = cache ? Promise.resolve(this.use(cache)) : createTokenCache(options).then((c) => this.use(c));
+    // Surfaced by the first call instead (an unhandled rejection would end the process).
+    this.ready.catch(() => {});
   }
 
   async getToken(request: M2MTokenRequest): Promise<M2MToken> {
@@ -131,8 +134,16 @@ export class M2MTokenService implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
+    if (!(await this.ready.then(() => true, () => false))) return;
     this.refresher?.close();
     await this.cache.close();
+  }
+
+  private use(cache: TokenCache): void {
+    this.cache = cache;
+    if (this.options.backgroundRefresh) {
+      this.refresher = new TokenRefresher(cache, this.clock, (target, current) => this.renew(target.key, target.audience, target.scopes, current));
+    }
   }
 
   private hit(token: CachedToken): M2MToken {
@@ -141,6 +152,7 @@ export class M2MTokenService implements OnModuleDestroy {
   }
 
   private async keyFor(audience: string, scopes: string[]): Promise<string> {
+    await this.ready;
     const id = `${audience}\n${scopes.join(' ')}`;
     let key = this.keys.get(id);
     if (!key) {
@@ -236,15 +248,4 @@ function toM2MToken(token: CachedToken): M2MToken {
     tokenType: token.tokenType,
     ...(token.scope !== undefined ? { scope: token.scope } : {}),
   };
-}
-
-function createTokenCache(options: M2MModuleOptions): TokenCache {
-  if (!options.cacheUrl) return new MemoryTokenCache({ clock: options.clock });
-  const key = options.cacheEncryptionKey ? decodeEncryptionKey(options.cacheEncryptionKey) : undefined;
-  return new RedisTokenCache({
-    url: options.cacheUrl,
-    clock: options.clock,
-    keyPrefix: options.cacheKeyPrefix,
-    encryption: key ? new CacheEncryption(key) : undefined,
-  });
 }

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js';
+import type { TokenCache } from './token-cache.js';
 
 /**
  * Options of `M2MModule`. Defaults are written where each option is read; `assertM2MOptions` holds
@@ -45,7 +46,9 @@ export interface M2MModuleOptions {
   refreshBufferSeconds?: number;
   /** Renew on a timer so that no request waits on the issuer. Default false. */
   backgroundRefresh?: boolean;
-  /** `redis://…` for a cache shared by all replicas. Default: in-process. */
+  /** Your own cache (`M2M_TOKEN_CACHE`); closed with the module. Default: per `cacheUrl`. */
+  cache?: TokenCache;
+  /** `redis://…` for a cache shared by all replicas (needs the optional peer `ioredis`). Default: in-process. */
   cacheUrl?: string;
   /** Default `nest-m2m:token:`. */
   cacheKeyPrefix?: string;
@@ -111,6 +114,7 @@ export function assertM2MOptions(options: M2MModuleOptions): void {
       "'refreshBufferSeconds' must be a number >= 0",
     );
   }
+  check(!(options.cache && options.cacheUrl), "Only one of 'cache' and 'cacheUrl' may be set");
   if (options.cacheUrl !== undefined) {
     check(/^rediss?:\/\//.test(options.cacheUrl), "'cacheUrl' must be a redis:// or rediss:// URL");
   }
