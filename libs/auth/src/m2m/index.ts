@@ -25,13 +25,14 @@ export {
   type SiblingServiceOptions,
   type TokenEndpointDialect,
 } from './m2m.options.js';
-export { M2MTokenService, type M2MEvents, type M2MStats, type M2MToken, type M2MTokenRequest } from './m2m-token.service.js';
+export { M2MTokenService } from './m2m-token.service.js';
+export type { M2MEvents, M2MStats, M2MToken, M2MTokenRequest } from './m2m-token.types.js';
 export { MemoryTokenCache } from './memory-token.cache.js';
 export { lowQuotaWarnings, parseQuotaHeader, readQuota, type M2MQuota, type QuotaBucket, type RateLimit } from './quota.js';
 export type { RedisClient } from './redis-connection.js';
 export { RedisTokenCache, type RedisTokenCacheOptions } from './redis-token.cache.js';
 export { withRetries, type RetryPolicy } from './retry.js';
-export { cacheKey, type CachedToken, type CacheKeyParts, type TokenCache, type TokenCacheLock } from './token-cache.js';
+export { cacheKey, type CachedToken, type CacheKeyParts, type TokenCache } from './token-cache.js';
 export {
   parseRetryAfter,
   TokenEndpointClient,

@@ -1,9 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { systemClock, type Clock } from '../clock.js';
-import type { CachedToken, TokenCache, TokenCacheLock } from './token-cache.js';
+import type { CachedToken, TokenCache } from './token-cache.js';
 import { isUnexpired } from './token-lifetime.js';
-
-const NO_OP_LOCK: TokenCacheLock = { release: async () => {} };
 
 /** The default cache: this process only. Bounded, because keys come from callers' audiences and scopes. */
 export class MemoryTokenCache implements TokenCache {
@@ -33,10 +31,6 @@ export class MemoryTokenCache implements TokenCache {
 
   async delete(key: string, accessToken?: string): Promise<void> {
     if (accessToken === undefined || this.entries.get(key)?.accessToken === accessToken) this.entries.delete(key);
-  }
-
-  async tryLock(): Promise<TokenCacheLock> {
-    return NO_OP_LOCK;
   }
 
   async close(): Promise<void> {

@@ -1,11 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { systemClock, type Clock } from '../clock.js';
 import type { CacheEncryption } from './cache-encryption.js';
 import { DEFAULT_CACHE_KEY_PREFIX } from './m2m.constants.js';
 import { MemoryTokenCache } from './memory-token.cache.js';
 import { FAILED, RedisConnection, type RedisClient } from './redis-connection.js';
-import { isCachedToken, type CachedToken, type TokenCache, type TokenCacheLock } from './token-cache.js';
+import { isCachedToken, type CachedToken, type TokenCache } from './token-cache.js';
 import { isUnexpired } from './token-lifetime.js';
 
 export interface RedisTokenCacheOptions {
@@ -18,8 +17,8 @@ export interface RedisTokenCacheOptions {
   clock?: Clock;
 }
 
-// Compare-and-delete: only the owner releases a lock; only the holder of the rejected token evicts it.
-export const DELETE_IF_EQUAL = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
+// Compare-and-delete: only the holder of the rejected token evicts it.
+const DELETE_IF_EQUAL = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
 
 /**
  * A cache shared by every replica. Each write also goes to an in-process copy, which serves while
@@ -67,19 +66,6 @@ export class RedisTokenCache implements TokenCache {
     const raw = await this.connection.command((r) => r.get(this.prefix + key));
     if (typeof raw !== 'string' || this.decode(key, raw)?.accessToken !== accessToken) return;
     await this.connection.command((r) => r.eval(DELETE_IF_EQUAL, 1, this.prefix + key, raw));
-  }
-
-  async tryLock(key: string, ttlMs: number): Promise<TokenCacheLock | undefined> {
-    const lockKey = `${this.prefix}lock:${key}`;
-    const owner = randomUUID();
-    const acquired = await this.connection.command((r) => r.set(lockKey, owner, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX'));
-    // Without Redis there is no fleet to coordinate with: fetch.
-    if (acquired === null) return undefined;
-    return {
-      release: async () => {
-        if (acquired === 'OK') await this.connection.command((r) => r.eval(DELETE_IF_EQUAL, 1, lockKey, owner));
-      },
-    };
   }
 
   async close(): Promise<void> {

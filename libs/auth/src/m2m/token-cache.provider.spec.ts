@@ -11,7 +11,9 @@ import { M2MTokenService } from './m2m-token.service.js';
 import { MemoryTokenCache } from './memory-token.cache.js';
 import { RedisTokenCache } from './redis-token.cache.js';
 import { cacheKey, type TokenCache } from './token-cache.js';
-import { createTokenCache } from './token-cache.provider.js';
+import { createTokenCache, createTokenSynchronizer } from './token-cache.provider.js';
+import { RedisTokenSynchronizer } from './redis-token.synchronizer.js';
+import { LocalTokenSynchronizer } from './token-synchronizer.js';
 
 const run = promisify(execFile);
 const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -41,6 +43,12 @@ describe('the token cache provider (M2M_TOKEN_CACHE)', () => {
     await a.set('entry', token);
     expect(await b.get('entry')).toEqual(token);
     await a.delete('entry');
+  });
+
+  it('the_synchronizer_is_fleet_wide_with_the_redis_cache_and_per_process_with_any_other', async () => {
+    const redis = await open({ ...base, cacheUrl: REDIS_URL });
+    expect(createTokenSynchronizer(redis, { lockTtlMs: 1000 })).toBeInstanceOf(RedisTokenSynchronizer);
+    expect(createTokenSynchronizer(await open(base), { lockTtlMs: 1000 })).toBeInstanceOf(LocalTokenSynchronizer);
   });
 
   it('a_cache_given_in_the_options_is_the_one_the_module_provides_and_the_service_reads', async () => {

@@ -5,7 +5,9 @@ import { assertM2MOptions, decodeEncryptionKey, type M2MModuleOptions } from './
 import { MemoryTokenCache } from './memory-token.cache.js';
 import { createRedisClient } from './redis-connection.js';
 import { RedisTokenCache } from './redis-token.cache.js';
+import { RedisTokenSynchronizer, type RedisTokenSynchronizerOptions } from './redis-token.synchronizer.js';
 import type { TokenCache } from './token-cache.js';
+import { LocalTokenSynchronizer, type TokenSynchronizer } from './token-synchronizer.js';
 
 /**
  * The cache the options ask for: `cache` as given; with `cacheUrl`, a `RedisTokenCache` (ioredis, an
@@ -30,3 +32,8 @@ export const tokenCacheProvider: Provider = {
   inject: [M2M_MODULE_OPTIONS],
   useFactory: createTokenCache,
 };
+
+/** One request per fleet when the cache is shared through Redis; per process otherwise. */
+export function createTokenSynchronizer(cache: TokenCache, options: RedisTokenSynchronizerOptions): TokenSynchronizer {
+  return cache instanceof RedisTokenCache ? new RedisTokenSynchronizer(cache, options) : new LocalTokenSynchronizer();
+}
