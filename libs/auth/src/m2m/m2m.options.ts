@@ -57,7 +57,6 @@ export interface M2MModuleOptions {
   siblings?: SiblingServiceOptions[];
   /** Time source of every expiry, refresh and stale decision (timers still run on real time). Default: the system clock. */
   clock?: Clock;
-  global?: boolean;
 }
 
 const CLIENT_AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_post', 'client_secret_basic', 'private_key_jwt'];

@@ -31,7 +31,7 @@ export interface M2MQuota {
 }
 
 /** Below this share of a quota, each new answer logs a warning. */
-export const LOW_QUOTA_RATIO = 0.1;
+const LOW_QUOTA_RATIO = 0.1;
 
 export function parseQuotaHeader(value: string | null): QuotaBucket[] | undefined {
   if (!value) return undefined;

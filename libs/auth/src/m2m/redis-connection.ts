@@ -24,15 +24,13 @@ export interface RedisClient {
   disconnect(): void;
 }
 
-export interface RedisClientOptions {
-  /** How long a connection attempt may take. Default 1000 ms. */
-  connectTimeoutMs?: number;
-  /** Per-command timeout: a dead Redis must fail fast, not hold a request. Default 500 ms. */
-  commandTimeoutMs?: number;
-}
+/** How long a connection attempt, and the first command's wait for it, may take. */
+const CONNECT_TIMEOUT_MS = 1000;
+/** Per command: a dead Redis must fail fast, not hold a request. */
+const COMMAND_TIMEOUT_MS = 500;
 
 /** An ioredis client, loaded on first use: the package works without ioredis until a Redis URL is configured. */
-export async function createRedisClient(url: string, options: RedisClientOptions = {}): Promise<RedisClient> {
+export async function createRedisClient(url: string): Promise<RedisClient> {
   let Redis: typeof import('ioredis').Redis;
   try {
     ({ Redis } = await import('ioredis'));
@@ -44,8 +42,8 @@ export async function createRedisClient(url: string, options: RedisClientOptions
     throw error;
   }
   return new Redis(url, {
-    commandTimeout: options.commandTimeoutMs ?? 500,
-    connectTimeout: options.connectTimeoutMs ?? 1000,
+    commandTimeout: COMMAND_TIMEOUT_MS,
+    connectTimeout: CONNECT_TIMEOUT_MS,
     maxRetriesPerRequest: 0,
     // Commands issued while disconnected fail at once instead of queueing behind a dead socket.
     enableOfflineQueue: false,
@@ -67,7 +65,7 @@ export class RedisConnection {
 
   constructor(
     readonly client: RedisClient,
-    private readonly options: { connectTimeoutMs?: number; logger?: Logger } = {},
+    private readonly logger?: Logger,
   ) {
     client.on('error', (error: Error) => this.markDown(error));
     client.on('ready', () => this.markUp());
@@ -79,7 +77,7 @@ export class RedisConnection {
         client.off('error', done);
         resolve();
       };
-      const timer = setTimeout(done, options.connectTimeoutMs ?? 1000);
+      const timer = setTimeout(done, CONNECT_TIMEOUT_MS);
       timer.unref();
       client.once('ready', done);
       client.once('error', done);
@@ -111,12 +109,12 @@ export class RedisConnection {
   private markDown(error: Error): void {
     if (this.degraded) return;
     this.degraded = true;
-    this.options.logger?.warn(`Redis token cache unavailable (${error.message}); using the in-process cache until it is back`);
+    this.logger?.warn(`Redis token cache unavailable (${error.message}); using the in-process cache until it is back`);
   }
 
   private markUp(): void {
     if (!this.degraded) return;
     this.degraded = false;
-    this.options.logger?.log('Redis token cache is reachable again');
+    this.logger?.log('Redis token cache is reachable again');
   }
 }

@@ -11,8 +11,6 @@ export interface RedisTokenCacheOptions {
   /** Default `nest-m2m:token:`. */
   keyPrefix?: string;
   encryption?: CacheEncryption;
-  /** How long the first command waits for the first connection. Default 1000 ms. */
-  connectTimeoutMs?: number;
   /** Time source of expiry decisions. Default: the system clock. */
   clock?: Clock;
 }
@@ -39,7 +37,7 @@ export class RedisTokenCache implements TokenCache {
     this.prefix = options.keyPrefix ?? DEFAULT_CACHE_KEY_PREFIX;
     this.clock = options.clock ?? systemClock;
     this.fallback = new MemoryTokenCache({ clock: this.clock });
-    this.connection = new RedisConnection(client, { connectTimeoutMs: options.connectTimeoutMs, logger: new Logger('M2MRedisTokenCache') });
+    this.connection = new RedisConnection(client, new Logger('M2MRedisTokenCache'));
   }
 
   async get(key: string): Promise<CachedToken | undefined> {
