@@ -104,9 +104,7 @@ export class M2MTokenService implements OnModuleDestroy {
 
   private use(cache: TokenCache): void {
     this.cache = cache;
-    // Long enough for the holder's whole retry sequence; a crashed holder's lock then lapses.
-    const lockTtlMs = (this.options.requestTimeoutMs ?? 5000) * (this.options.maxAttempts ?? 3) + 2000;
-    this.sync = createTokenSynchronizer(cache, { lockTtlMs, clock: this.clock });
+    this.sync = createTokenSynchronizer(cache, this.options);
     if (this.options.backgroundRefresh) this.refresher = new TokenRefresher(cache, this.clock, (t, current) => this.renew(t, current));
   }
 

@@ -47,8 +47,8 @@ describe('the token cache provider (M2M_TOKEN_CACHE)', () => {
 
   it('the_synchronizer_is_fleet_wide_with_the_redis_cache_and_per_process_with_any_other', async () => {
     const redis = await open({ ...base, cacheUrl: REDIS_URL });
-    expect(createTokenSynchronizer(redis, { lockTtlMs: 1000 })).toBeInstanceOf(RedisTokenSynchronizer);
-    expect(createTokenSynchronizer(await open(base), { lockTtlMs: 1000 })).toBeInstanceOf(LocalTokenSynchronizer);
+    expect(createTokenSynchronizer(redis, base)).toBeInstanceOf(RedisTokenSynchronizer);
+    expect(createTokenSynchronizer(await open(base), base)).toBeInstanceOf(LocalTokenSynchronizer);
   });
 
   it('a_cache_given_in_the_options_is_the_one_the_module_provides_and_the_service_reads', async () => {

@@ -5,7 +5,7 @@ import { assertM2MOptions, decodeEncryptionKey, type M2MModuleOptions } from './
 import { MemoryTokenCache } from './memory-token.cache.js';
 import { createRedisClient } from './redis-connection.js';
 import { RedisTokenCache } from './redis-token.cache.js';
-import { RedisTokenSynchronizer, type RedisTokenSynchronizerOptions } from './redis-token.synchronizer.js';
+import { RedisTokenSynchronizer } from './redis-token.synchronizer.js';
 import type { TokenCache } from './token-cache.js';
 import { LocalTokenSynchronizer, type TokenSynchronizer } from './token-synchronizer.js';
 
@@ -33,7 +33,10 @@ export const tokenCacheProvider: Provider = {
   useFactory: createTokenCache,
 };
 
-/** One request per fleet when the cache is shared through Redis; per process otherwise. */
-export function createTokenSynchronizer(cache: TokenCache, options: RedisTokenSynchronizerOptions): TokenSynchronizer {
-  return cache instanceof RedisTokenCache ? new RedisTokenSynchronizer(cache, options) : new LocalTokenSynchronizer();
+/** One request per fleet when the cache is shared through Redis; per process with any other cache. */
+export function createTokenSynchronizer(cache: TokenCache, options: M2MModuleOptions): TokenSynchronizer {
+  if (!(cache instanceof RedisTokenCache)) return new LocalTokenSynchronizer();
+  // Long enough for the holder's whole retry sequence; a crashed holder's lock then lapses.
+  const lockTtlMs = (options.requestTimeoutMs ?? 5000) * (options.maxAttempts ?? 3) + 2000;
+  return new RedisTokenSynchronizer(cache, { lockTtlMs, clock: options.clock });
 }
