@@ -1,7 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
-import { HealthIndicatorService } from '@nestjs/terminus';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ReadinessChecks } from '../src/health/readiness-checks.js';
 import { KeyWarmer } from '@nest-m2m/auth';
 import { startApp } from './helpers/app.js';
 import { freePort } from './helpers/built-app.js';
@@ -80,17 +78,5 @@ describe('/health and /health/ready', () => {
     const ready = await get('/health/ready');
     expect(ready.status).toBe(503);
     expect(ready.body.error.redis.status).toBe('down');
-  });
-
-  it('other_modules_add_readiness_checks_through_the_hook', async () => {
-    await boot();
-    const indicator = app!.get(HealthIndicatorService);
-    let up = true;
-    app!.get(ReadinessChecks).register('sibling', () => (up ? indicator.check('sibling').up() : indicator.check('sibling').down({ message: 'gone' })));
-    expect((await get('/health/ready')).body.details.sibling).toEqual({ status: 'up' });
-    up = false;
-    const ready = await get('/health/ready');
-    expect(ready.status).toBe(503);
-    expect(ready.body.error.sibling).toEqual({ status: 'down', message: 'gone' });
   });
 });

@@ -89,12 +89,14 @@ describe('production logs', () => {
     expect(completed.map((l) => (l.req as { url: string }).url)).toContain('/internal/data?access_token=[Redacted]');
   });
 
-  it('an_auth_rejection_line_carries_the_typed_reason_and_the_request_id', () => {
+  it('an_auth_rejection_line_carries_the_error_code_and_the_request_id', () => {
     const rejections = lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('auth rejected'));
-    expect(rejections.map((l) => /reason=(\w+)/.exec(l.msg as string)?.[1])).toEqual(expect.arrayContaining(['signature', 'malformed', 'invalid_request', 'missing_token', 'insufficient_scope']));
+    expect(rejections.map((l) => /code=(\w+)/.exec(l.msg as string)?.[1])).toEqual(
+      expect.arrayContaining(['ERR_AUTH_SIGNATURE_INVALID', 'ERR_AUTH_TOKEN_MALFORMED', 'ERR_AUTH_INVALID_REQUEST', 'ERR_AUTH_TOKEN_MISSING', 'ERR_AUTH_INSUFFICIENT_SCOPE']),
+    );
     for (const l of rejections) expect(l.reqId).toEqual(expect.any(String));
     // A caller's sane x-request-id is kept, so one id follows a call across services.
-    expect(rejections.some((l) => l.reqId === 'trace-abc-123' && /reason=malformed/.test(l.msg as string))).toBe(true);
+    expect(rejections.some((l) => l.reqId === 'trace-abc-123' && /code=ERR_AUTH_TOKEN_MALFORMED /.test(l.msg as string))).toBe(true);
   });
 
   it('nest_lifecycle_lines_go_through_pino_too', () => {

@@ -72,15 +72,15 @@ describe.each(['express', 'fastify'])('/metrics on the real AppModule on %s, wit
     expect(text).not.toContain('12345');
   });
 
-  it('auth_rejections_are_counted_by_typed_reason_and_status', async () => {
+  it('auth_rejections_are_counted_by_error_code_and_status', async () => {
     await get('/internal/data');
     await get('/internal/data', { Authorization: 'Bearer not.a.jwt' });
     await get('/internal/documents/1', { Authorization: `Bearer ${token}` }, 'DELETE').then(async (r) => expect(r.status).toBe(200));
     await get('/internal/audit-events', { Authorization: `Bearer ${token}` });
     const text = await scrape();
-    expect(sample(text, 'nest_m2m_auth_rejections_total', { reason: 'missing_token', status: '401' })).toBeGreaterThanOrEqual(1);
-    expect(sample(text, 'nest_m2m_auth_rejections_total', { reason: 'malformed', status: '401' })).toBe(1);
-    expect(sample(text, 'nest_m2m_auth_rejections_total', { reason: 'insufficient_scope', status: '403' })).toBe(1);
+    expect(sample(text, 'nest_m2m_auth_rejections_total', { code: 'ERR_AUTH_TOKEN_MISSING', status: '401' })).toBeGreaterThanOrEqual(1);
+    expect(sample(text, 'nest_m2m_auth_rejections_total', { code: 'ERR_AUTH_TOKEN_MALFORMED', status: '401' })).toBe(1);
+    expect(sample(text, 'nest_m2m_auth_rejections_total', { code: 'ERR_AUTH_INSUFFICIENT_SCOPE', status: '403' })).toBe(1);
   });
 
   it('jwks_fetches_are_counted_by_outcome', async () => {

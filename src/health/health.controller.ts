@@ -1,7 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, type HealthIndicatorFunction } from '@nestjs/terminus';
 import { Public } from '@nest-m2m/auth';
-import { ReadinessChecks } from './readiness-checks.js';
 import { RedisHealthIndicator } from './redis.health.js';
 import { SigningKeysHealthIndicator } from './signing-keys.health.js';
 import { TokenEndpointHealthIndicator } from './token-endpoint.health.js';
@@ -14,7 +13,6 @@ export class HealthController {
     private readonly signingKeys: SigningKeysHealthIndicator,
     private readonly tokenEndpoint: TokenEndpointHealthIndicator,
     private readonly redis: RedisHealthIndicator,
-    private readonly extra: ReadinessChecks,
   ) {}
 
   /** Liveness: the process answers. No dependency checks: an issuer outage must not restart the fleet. */
@@ -31,6 +29,6 @@ export class HealthController {
     const checks: HealthIndicatorFunction[] = [() => this.signingKeys.check()];
     if (this.tokenEndpoint.enabled) checks.push(() => this.tokenEndpoint.check());
     if (this.redis.enabled) checks.push(() => this.redis.check());
-    return this.health.check([...checks, ...this.extra.all()]);
+    return this.health.check(checks);
   }
 }

@@ -13,7 +13,7 @@ export class AuthMetrics implements OnModuleInit {
 
   onModuleInit(): void {
     this.events.on({
-      rejected: (reason, status) => this.metrics.authRejections.inc({ reason, status: String(status) }),
+      rejected: (code, status) => this.metrics.authRejections.inc({ code, status: String(status) }),
       jwksFetched: (outcome) => this.metrics.jwksFetches.inc({ outcome }),
     });
   }

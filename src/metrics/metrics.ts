@@ -20,8 +20,8 @@ export function createMetrics(registry = new Registry()) {
     }),
     authRejections: new Counter({
       name: `${METRIC_PREFIX}auth_rejections_total`,
-      help: 'Refused incoming requests by typed reason (expired, audience, kid_unknown, insufficient_scope…) and HTTP status',
-      labelNames: ['reason', 'status'] as const,
+      help: 'Refused incoming requests by the error code of @nest-m2m/auth (ERR_AUTH_TOKEN_EXPIRED, ERR_AUTH_KEY_UNKNOWN, ERR_AUTH_INSUFFICIENT_SCOPE…) and HTTP status',
+      labelNames: ['code', 'status'] as const,
       registers: [registry],
     }),
     jwksFetches: new Counter({

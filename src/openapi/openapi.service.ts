@@ -1,11 +1,10 @@
 import { Inject, Injectable, Logger, type INestApplication } from '@nestjs/common';
 import { DiscoveryService, Reflector } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
-import { IssuerDiscovery } from '@nest-m2m/auth';
+import { IssuerDiscovery, routeRequirements, type RouteRequirements } from '@nest-m2m/auth';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 import { resolveTokenEndpoint } from '../config/token-endpoint.js';
-import { routeSecurity, type RouteSecurity } from './route-security.js';
 
 export const OAUTH2_SCHEME = 'oauth2';
 /** Discovery at boot must not hold start-up hostage: past this, the configured fallback is used. */
@@ -20,8 +19,8 @@ const CHALLENGE = { 'WWW-Authenticate': { description: 'RFC 6750 §3 challenge',
 
 /**
  * `/docs` and `/docs-json`. Security is not declared by hand on routes: after Swagger builds the
- * document, every operation gets its requirements from the same `@Public()`/`@Scopes()` metadata
- * the global guards enforce, so the document cannot drift from what the service does.
+ * document, every operation gets its requirements from `routeRequirements`, the function the
+ * global guards enforce them with, so the document cannot drift from what the service does.
  */
 @Injectable()
 export class OpenApiService {
@@ -41,7 +40,7 @@ export class OpenApiService {
   }
 
   async createDocument(app: INestApplication): Promise<OpenAPIObject> {
-    const operations = new Map<string, RouteSecurity>();
+    const operations = new Map<string, RouteRequirements>();
     const securityOf = this.securityByOperation();
     const allScopes = [...new Set([...securityOf.values()].flatMap((s) => s.scopes))].sort();
     const config = new DocumentBuilder()
@@ -78,8 +77,8 @@ export class OpenApiService {
   }
 
   /** `Controller_method` (Swagger's default operation id) → the guards' view of that route. */
-  private securityByOperation(): Map<string, RouteSecurity> {
-    const map = new Map<string, RouteSecurity>();
+  private securityByOperation(): Map<string, RouteRequirements> {
+    const map = new Map<string, RouteRequirements>();
     for (const wrapper of this.discovery.getControllers()) {
       const { metatype } = wrapper;
       if (!metatype || typeof metatype !== 'function') continue;
@@ -87,7 +86,7 @@ export class OpenApiService {
       for (const key of Object.getOwnPropertyNames(proto)) {
         const handler = proto[key];
         if (key === 'constructor' || typeof handler !== 'function') continue;
-        map.set(`${metatype.name}_${key}`, routeSecurity(this.reflector, metatype, handler));
+        map.set(`${metatype.name}_${key}`, routeRequirements(this.reflector, handler, metatype));
       }
     }
     return map;
@@ -110,13 +109,13 @@ interface Operation {
   responses: Record<string, unknown>;
 }
 
-function applySecurity(op: Operation, security: RouteSecurity): void {
+function applySecurity(op: Operation, security: RouteRequirements): void {
   if (security.public) {
     // The document-level default is empty too; stated per operation so readers need not know that.
     op.security = [];
     return;
   }
-  op.security = [{ [OAUTH2_SCHEME]: security.scopes }];
+  op.security = [{ [OAUTH2_SCHEME]: [...security.scopes] }];
   const error = (description: string) => ({
     description,
     headers: CHALLENGE,

@@ -2,4 +2,3 @@
 export const AUTH_STRATEGY_NAME = 'jwt';
 export const SCOPES_METADATA = 'nest_m2m:scopes';
 export const PUBLIC_METADATA = 'nest_m2m:public';
-export const AUTH_REJECTION_LISTENER = 'nest_m2m:auth_rejection_listener';

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import type { RejectionReason } from './bearer.errors.js';
+import type { BearerErrorCode } from './bearer.errors.js';
 import type { JwksFetchOutcome } from './key-source.js';
 
 export interface AuthEventListener {
-  rejected?(reason: RejectionReason, status: number): void;
+  rejected?(code: BearerErrorCode, status: number): void;
   jwksFetched?(outcome: JwksFetchOutcome): void;
 }
 
@@ -16,8 +16,8 @@ export class AuthEvents {
     this.listeners.push(listener);
   }
 
-  emitRejected(reason: RejectionReason, status: number): void {
-    for (const l of this.listeners) l.rejected?.(reason, status);
+  emitRejected(code: BearerErrorCode, status: number): void {
+    for (const l of this.listeners) l.rejected?.(code, status);
   }
 
   emitJwksFetched(outcome: JwksFetchOutcome): void {

@@ -13,6 +13,7 @@ import { KeyWarmer } from './key-warmer.js';
 import { ScopesGuard } from './scopes.guard.js';
 import { VerifiedTokenCache } from './verified-token.cache.js';
 import { assertAuthOptions } from './auth.options.assert.js';
+import { systemClock } from './clock.js';
 
 const SYMMETRIC = /^HS/i;
 
@@ -37,6 +38,8 @@ const coreProviders: Provider[] = [
         cooldownMs: o.jwksCooldownMs ?? 10_000,
         maxAgeMs: o.jwksMaxAgeMs ?? 600_000,
         staleIfErrorMs: o.jwksStaleIfErrorMs ?? 6 * 3600_000,
+        clockToleranceMs: (o.clockToleranceSeconds ?? 5) * 1000,
+        clock: o.clock ?? systemClock,
       });
       source.onFetch((outcome) => events.emitJwksFetched(outcome));
       return source;
@@ -45,7 +48,7 @@ const coreProviders: Provider[] = [
   {
     provide: VerifiedTokenCache,
     inject: [AUTH_MODULE_OPTIONS],
-    useFactory: (o: AuthModuleOptions) => new VerifiedTokenCache(o.verifiedTokenCacheSize ?? 10_000),
+    useFactory: (o: AuthModuleOptions) => new VerifiedTokenCache(o.verifiedTokenCacheSize ?? 10_000, o.clock ?? systemClock),
   },
   KeyWarmer,
   JwtStrategy,

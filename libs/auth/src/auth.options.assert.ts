@@ -22,6 +22,7 @@ export function assertAuthOptions(o: AuthModuleOptions): void {
     const v = o[name];
     if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw new TypeError(`'${name}' must be a non-negative number`);
   }
+  if (o.clock !== undefined && typeof o.clock?.now !== 'function') throw new TypeError("'clock' must have a now() method returning epoch milliseconds");
   if (o.clockToleranceSeconds !== undefined && o.clockToleranceSeconds > 300) {
     throw new TypeError("'clockToleranceSeconds' above 300 s would accept long-expired tokens");
   }

@@ -1,3 +1,5 @@
+import type { Clock } from './clock.js';
+
 /** Options of `AuthModule.forRoot` / `forRootAsync`. Defaults are written where they are read. */
 export interface AuthModuleOptions {
   /** Exact `iss` value incoming tokens must carry (Auth0: `https://<domain>/`, with the trailing slash). */
@@ -8,7 +10,7 @@ export interface AuthModuleOptions {
   jwksUri?: string;
   /** Accepted signing algorithms (asymmetric only). Default `['RS256']`. */
   algorithms?: string[];
-  /** Leeway for `exp`/`nbf`/`iat`, in seconds. Default 5. */
+  /** Leeway for `exp`/`nbf`, and for comparing a token's `iat` with JWKS fetch times, in seconds. Default 5. */
   clockToleranceSeconds?: number;
   /** `WWW-Authenticate` realm. Default `'api'`. */
   realm?: string;
@@ -20,7 +22,11 @@ export interface AuthModuleOptions {
   strictRfc9068?: boolean;
   /** Time limit of one JWKS or discovery request, in ms. Default 3000. */
   jwksTimeoutMs?: number;
-  /** Minimum time between two JWKS fetches caused by unknown `kid`s, in ms. Default 10000. */
+  /**
+   * After a failed JWKS fetch, the time before the next one (and the `Retry-After` of 503 answers
+   * meanwhile); also the minimum gap between background refreshes, in ms. Default 10000. Refetches
+   * for unknown `kid`s are bounded apart: at most one per second.
+   */
   jwksCooldownMs?: number;
   /** Age after which the JWKS is refreshed in the background (keys keep serving meanwhile), in ms. Default 600000. */
   jwksMaxAgeMs?: number;
@@ -30,6 +36,11 @@ export interface AuthModuleOptions {
   verifiedTokenCacheSize?: number;
   /** Longest accepted token, in characters; longer ones are refused before any parsing. Default 8192. */
   maxTokenLength?: number;
+  /**
+   * Time source of every time decision: `exp`/`nbf`, the verified-token cache's expiry, JWKS
+   * freshness, cooldown and stale-if-error windows. Default `Date.now`. For tests that move time.
+   */
+  clock?: Clock;
 }
 
 export interface AuthModuleExtras {

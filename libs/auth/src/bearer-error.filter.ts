@@ -8,7 +8,7 @@ import { BearerError } from './bearer.errors.js';
 /**
  * Writes RFC 6750 answers: the status, the `WWW-Authenticate` challenge, extra headers
  * (Retry-After) and a `{statusCode, error, message}` body with nothing internal, in every NODE_ENV.
- * The log line names the typed reason, never the token.
+ * The log line names the error's stable `code`, never the token.
  */
 @Catch(BearerError)
 export class BearerErrorFilter implements ExceptionFilter {
@@ -33,7 +33,7 @@ export class BearerErrorFilter implements ExceptionFilter {
     adapter.reply(res, error.getResponse(), status);
 
     const path = (req.originalUrl ?? req.url ?? '').split('?')[0];
-    this.logger.warn(`auth rejected reason=${error.reason} status=${status} ${req.method ?? ''} ${path}`);
-    this.events.emitRejected(error.reason, status);
+    this.logger.warn(`auth rejected code=${error.code} status=${status} ${req.method ?? ''} ${path}`);
+    this.events.emitRejected(error.code, status);
   }
 }

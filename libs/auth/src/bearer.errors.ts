@@ -1,27 +1,53 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
 
 /**
- * Why a request was refused. Stable codes (like jose's `ERR_*`) so logs, metrics and callers can
- * branch on them without `instanceof`.
+ * Why a request was refused: a stable `code` on every BearerError (jose's `ERR_*` style, like the
+ * outgoing side's `ERR_M2M_*`), so logs, metrics and callers can branch without `instanceof` or
+ * parsing descriptions. The RFC 6750 error code (`oauthError`) is coarser: most codes are
+ * `invalid_token`.
+ *
+ * | code                            | class                  | status | RFC 6750 error       | when                                                              |
+ * |---------------------------------|------------------------|--------|----------------------|-------------------------------------------------------------------|
+ * | `ERR_AUTH_TOKEN_MISSING`        | MissingTokenError      | 401    | (none, §3)           | no `Authorization: Bearer` credentials                            |
+ * | `ERR_AUTH_INVALID_REQUEST`      | InvalidRequestError    | 400    | `invalid_request`    | several Authorization headers, a token in query or body, not one b64token |
+ * | `ERR_AUTH_TOKEN_MALFORMED`      | InvalidTokenError      | 401    | `invalid_token`      | not a compact JWS, undecodable header or payload, too long        |
+ * | `ERR_AUTH_TOKEN_EXPIRED`        | InvalidTokenError      | 401    | `invalid_token`      | `exp` passed (beyond the clock tolerance)                         |
+ * | `ERR_AUTH_TOKEN_NOT_YET_VALID`  | InvalidTokenError      | 401    | `invalid_token`      | `nbf` in the future                                               |
+ * | `ERR_AUTH_AUDIENCE_INVALID`     | InvalidTokenError      | 401    | `invalid_token`      | no `aud` value equals a configured audience                       |
+ * | `ERR_AUTH_ISSUER_INVALID`       | InvalidTokenError      | 401    | `invalid_token`      | `iss` is not the configured issuer                                |
+ * | `ERR_AUTH_SIGNATURE_INVALID`    | InvalidTokenError      | 401    | `invalid_token`      | the signature does not verify with the key                        |
+ * | `ERR_AUTH_ALGORITHM_UNEXPECTED` | InvalidTokenError      | 401    | `invalid_token`      | `alg` not accepted, or not the algorithm of the key (RFC 8725 §3.1) |
+ * | `ERR_AUTH_KEY_UNKNOWN`          | InvalidTokenError      | 401    | `invalid_token`      | a JWKS fetched after the token was issued has no key for its `kid` |
+ * | `ERR_AUTH_HEADER_INVALID`       | InvalidTokenError      | 401    | `invalid_token`      | `crit`, key-carrying parameters (`jku`, `jwk`, `x5u`, `x5c`), bad `kid` |
+ * | `ERR_AUTH_CLAIMS_INVALID`       | InvalidTokenError      | 401    | `invalid_token`      | no `exp`, odd `iat`/`sub`, RFC 9068 claims missing                |
+ * | `ERR_AUTH_TOKEN_TYPE_INVALID`   | InvalidTokenError      | 401    | `invalid_token`      | `typ` is not `at+jwt` (`strictRfc9068`)                           |
+ * | `ERR_AUTH_NOT_M2M`              | InvalidTokenError      | 401    | `invalid_token`      | not a client-credentials token (`m2mOnly`)                        |
+ * | `ERR_AUTH_CLIENT_NOT_ALLOWED`   | InvalidTokenError      | 401    | `invalid_token`      | client id not in `allowedClientIds`                               |
+ * | `ERR_AUTH_INSUFFICIENT_SCOPE`   | InsufficientScopeError | 403    | `insufficient_scope` | a scope the route requires is missing                             |
+ * | `ERR_AUTH_KEYS_UNAVAILABLE`     | KeysUnavailableError   | 503    | (none)               | no signing key obtainable (JWKS down, timing out or unusable)     |
  */
-export type RejectionReason =
-  | 'missing_token'
-  | 'invalid_request'
-  | 'malformed'
-  | 'expired'
-  | 'not_yet_valid'
-  | 'audience'
-  | 'issuer'
-  | 'signature'
-  | 'algorithm'
-  | 'kid_unknown'
-  | 'header'
-  | 'claims'
-  | 'token_type'
-  | 'not_m2m'
-  | 'client_not_allowed'
-  | 'jwks_unavailable'
-  | 'insufficient_scope';
+export type BearerErrorCode =
+  | 'ERR_AUTH_TOKEN_MISSING'
+  | 'ERR_AUTH_INVALID_REQUEST'
+  | InvalidTokenCode
+  | 'ERR_AUTH_INSUFFICIENT_SCOPE'
+  | 'ERR_AUTH_KEYS_UNAVAILABLE';
+
+/** The codes of `InvalidTokenError` (RFC 6750 §3.1 `invalid_token`). */
+export type InvalidTokenCode =
+  | 'ERR_AUTH_TOKEN_MALFORMED'
+  | 'ERR_AUTH_TOKEN_EXPIRED'
+  | 'ERR_AUTH_TOKEN_NOT_YET_VALID'
+  | 'ERR_AUTH_AUDIENCE_INVALID'
+  | 'ERR_AUTH_ISSUER_INVALID'
+  | 'ERR_AUTH_SIGNATURE_INVALID'
+  | 'ERR_AUTH_ALGORITHM_UNEXPECTED'
+  | 'ERR_AUTH_KEY_UNKNOWN'
+  | 'ERR_AUTH_HEADER_INVALID'
+  | 'ERR_AUTH_CLAIMS_INVALID'
+  | 'ERR_AUTH_TOKEN_TYPE_INVALID'
+  | 'ERR_AUTH_NOT_M2M'
+  | 'ERR_AUTH_CLIENT_NOT_ALLOWED';
 
 /** Quotes a value for an RFC 6750 §3 auth-param: backslash and quote escaped, control characters removed. */
 function quote(value: string): string {
@@ -30,7 +56,8 @@ function quote(value: string): string {
 
 /** Base of every answer the AuthModule gives to a refused request; the filter turns it into headers and a body. */
 export abstract class BearerError extends HttpException {
-  abstract readonly reason: RejectionReason;
+  /** Stable code, see the table above. */
+  abstract readonly code: BearerErrorCode;
   /** RFC 6750 §3.1 error code, or undefined when the request carried no credentials (§3). */
   abstract readonly oauthError?: string;
   readonly errorDescription?: string;
@@ -61,7 +88,7 @@ export abstract class BearerError extends HttpException {
 
 /** RFC 6750 §3: a request with no credentials gets a challenge without an error code. */
 export class MissingTokenError extends BearerError {
-  readonly reason = 'missing_token' as const;
+  readonly code = 'ERR_AUTH_TOKEN_MISSING' as const;
   readonly oauthError = undefined;
   constructor() {
     super(HttpStatus.UNAUTHORIZED, 'Unauthorized', 'Missing bearer token');
@@ -70,7 +97,7 @@ export class MissingTokenError extends BearerError {
 
 /** RFC 6750 §3.1 `invalid_request`: malformed request, e.g. a token sent by more than one method (§2). */
 export class InvalidRequestError extends BearerError {
-  readonly reason = 'invalid_request' as const;
+  readonly code = 'ERR_AUTH_INVALID_REQUEST' as const;
   readonly oauthError = 'invalid_request';
   constructor(description: string) {
     super(HttpStatus.BAD_REQUEST, 'Bad Request', description, description);
@@ -81,7 +108,7 @@ export class InvalidRequestError extends BearerError {
 export class InvalidTokenError extends BearerError {
   readonly oauthError = 'invalid_token';
   constructor(
-    readonly reason: Exclude<RejectionReason, 'missing_token' | 'invalid_request' | 'insufficient_scope' | 'jwks_unavailable'>,
+    readonly code: InvalidTokenCode,
     description: string,
   ) {
     super(HttpStatus.UNAUTHORIZED, 'Unauthorized', description, description);
@@ -90,7 +117,7 @@ export class InvalidTokenError extends BearerError {
 
 /** RFC 6750 §3.1 `insufficient_scope`: the `scope` attribute lists the scopes the resource needs. */
 export class InsufficientScopeError extends BearerError {
-  readonly reason = 'insufficient_scope' as const;
+  readonly code = 'ERR_AUTH_INSUFFICIENT_SCOPE' as const;
   readonly oauthError = 'insufficient_scope';
   constructor(readonly requiredScopes: readonly string[]) {
     super(HttpStatus.FORBIDDEN, 'Forbidden', 'Insufficient scope', 'Insufficient scope');
@@ -107,7 +134,7 @@ export class InsufficientScopeError extends BearerError {
  * new ones (Auth0 bills them), while the fault is ours, not theirs.
  */
 export class KeysUnavailableError extends BearerError {
-  readonly reason = 'jwks_unavailable' as const;
+  readonly code = 'ERR_AUTH_KEYS_UNAVAILABLE' as const;
   readonly oauthError = undefined;
   constructor(readonly retryAfterSeconds: number) {
     super(HttpStatus.SERVICE_UNAVAILABLE, 'Service Unavailable', 'Signing keys are temporarily unavailable');

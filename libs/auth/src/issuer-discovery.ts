@@ -12,7 +12,7 @@ export interface IssuerMetadata {
  * path; RFC 8414 §3 inserts it between host and path. Both are tried, OpenID's first (Auth0,
  * Okta, Keycloak, Entra and oidc-provider all serve it).
  */
-export function discoveryUrls(issuer: string): string[] {
+function discoveryUrls(issuer: string): string[] {
   const url = new URL(issuer);
   const path = url.pathname.replace(/\/$/, '');
   return [

@@ -1,10 +1,10 @@
 import { type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
-import { AUTH_STRATEGY_NAME, PUBLIC_METADATA } from './auth.constants.js';
+import { AUTH_STRATEGY_NAME } from './auth.constants.js';
 import { JwtStrategy } from './jwt.strategy.js';
 import type { AuthPrincipal } from './principal.js';
-import { RouteMemo } from './route-memo.js';
+import { routeRequirements } from './route-requirements.js';
 
 /**
  * `AuthGuard('jwt')` that lets `@Public()` routes through; installed globally by `globalGuards`.
@@ -16,19 +16,16 @@ import { RouteMemo } from './route-memo.js';
  */
 @Injectable()
 export class JwtAuthGuard extends AuthGuard(AUTH_STRATEGY_NAME) {
-  private readonly isPublic: RouteMemo<boolean>;
-
   constructor(
-    @Inject(Reflector) reflector: Reflector,
+    @Inject(Reflector) private readonly reflector: Reflector,
     // Typed by what the guard uses, so that the public declarations never reach passport-jwt's types.
     @Inject(JwtStrategy) private readonly strategy: { cachedPrincipal(request: object): AuthPrincipal | undefined },
   ) {
     super();
-    this.isPublic = new RouteMemo((targets) => reflector.getAllAndOverride<boolean>(PUBLIC_METADATA, targets) === true);
   }
 
   override canActivate(context: ExecutionContext) {
-    if (this.isPublic.get(context)) return true;
+    if (routeRequirements(this.reflector, context.getHandler(), context.getClass()).public) return true;
     const request = context.switchToHttp().getRequest<Record<string, unknown>>();
     const principal = this.strategy.cachedPrincipal(request);
     if (principal === undefined) return super.canActivate(context);

@@ -5,8 +5,9 @@ import { AUTH_STRATEGY_NAME } from './auth.constants.js';
 import { AUTH_MODULE_OPTIONS } from './auth.module-definition.js';
 import type { AuthModuleOptions } from './auth.options.js';
 import { InvalidTokenError, MissingTokenError } from './bearer.errors.js';
+import { systemClock } from './clock.js';
 import { assertB64Token, bearerCredentials } from './bearer-token.extractor.js';
-import { checkJwsHeader } from './jwt-header.js';
+import { checkJws } from './jwt-header.js';
 import { toBearerError } from './jwt-errors.js';
 import { KeySource } from './key-source.js';
 import { type AuthPrincipal, type TokenClaims, toPrincipal } from './principal.js';
@@ -42,13 +43,16 @@ export class JwtStrategy extends PassportStrategy(Strategy, AUTH_STRATEGY_NAME) 
     const strict = options.strictRfc9068 ?? false;
     const keyProvider: SecretOrKeyProvider = (req, rawJwt, done) => {
       const state = (req as unknown as AuthRequest)[STATE];
-      let header;
+      let jws;
       try {
-        header = checkJwsHeader(rawJwt as string, algorithms, strict);
+        jws = checkJws(rawJwt as string, algorithms, strict);
       } catch (err) {
         return done(err as Error);
       }
-      keys.getKey(header.kid, header.alg).then(
+      const { header, payload } = jws;
+      // Unverified here: it only decides whether the JWKS may be older than the token.
+      const iat = typeof payload.iat === 'number' && Number.isFinite(payload.iat) ? payload.iat : undefined;
+      keys.getKey(header.kid, header.alg, iat).then(
         (k) => {
           // The cache entry is tied to the kid of the key that verified it, not to the header's
           // (absent when the JWKS holds one key), so that key leaving the JWKS drops the entry.
@@ -74,6 +78,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, AUTH_STRATEGY_NAME) 
       jsonWebTokenOptions: { clockTolerance: options.clockToleranceSeconds ?? 5 },
     } as StrategyOptionsWithRequest);
     this.maxTokenLength = options.maxTokenLength ?? 8192;
+    onClock(this, options.clock ?? systemClock);
     keys.onKeysRemoved((kids) => verified.dropKids(kids));
   }
 
@@ -118,19 +123,20 @@ export class JwtStrategy extends PassportStrategy(Strategy, AUTH_STRATEGY_NAME) 
   private credentialsOf(req: AuthRequest): string {
     const token = bearerCredentials(req);
     if (token === undefined) throw new MissingTokenError();
-    if (token.length > this.maxTokenLength) throw new InvalidTokenError('malformed', 'Token too large');
+    if (token.length > this.maxTokenLength) throw new InvalidTokenError('ERR_AUTH_TOKEN_MALFORMED', 'Token too large');
     return token;
   }
 
   private lookup(token: string): AuthPrincipal | undefined {
-    // Hits never reach getKey: keep the JWKS refresh and the stale-if-error limit running anyway.
-    this.keys.revalidate();
+    // Hits never reach getKey: keep the JWKS refresh running, and past the stale-if-error window
+    // answer nothing from the cache (the full path then answers 503).
+    if (!this.keys.revalidate()) return undefined;
     return this.verified.get(token);
   }
 
   validate(req: AuthRequest, payload: TokenClaims): AuthPrincipal {
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
-      throw new InvalidTokenError('malformed', 'Malformed token payload');
+      throw new InvalidTokenError('ERR_AUTH_TOKEN_MALFORMED', 'Malformed token payload');
     }
     checkClaims(payload, this.options);
     const principal = toPrincipal(payload);
@@ -138,4 +144,18 @@ export class JwtStrategy extends PassportStrategy(Strategy, AUTH_STRATEGY_NAME) 
     if (state) this.verified.set(state.token, principal, state.kid, payload.exp as number);
     return principal;
   }
+}
+
+/**
+ * Puts jsonwebtoken's `exp`/`nbf` checks on the injected clock. passport-jwt copies
+ * `jsonWebTokenOptions` once, at construction, into `_verifOpts`, and hands that object to
+ * `jwt.verify` on every request, which reads `clockTimestamp` from it; a getter there is read per
+ * verification (a plain value would freeze time at boot).
+ */
+function onClock(strategy: object, clock: { now(): number }): void {
+  const verifyOptions = (strategy as { _verifOpts?: object })._verifOpts;
+  if (typeof verifyOptions !== 'object' || verifyOptions === null) {
+    throw new Error('passport-jwt no longer keeps its jsonwebtoken options in _verifOpts: the clock option cannot be applied');
+  }
+  Object.defineProperty(verifyOptions, 'clockTimestamp', { enumerable: true, get: () => Math.floor(clock.now() / 1000) });
 }

@@ -1,5 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { TestIssuer } from '../test/test-issuer.js';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { generateTestKey, TestIssuer, type TestKey } from '../test/test-issuer.js';
 import { InvalidTokenError, KeysUnavailableError } from './bearer.errors.js';
 import { KeySource, type KeySourceOptions } from './key-source.js';
 
@@ -14,7 +14,8 @@ describe('KeySource', () => {
       cooldownMs: 10_000,
       maxAgeMs: 60_000,
       staleIfErrorMs: 3_600_000,
-      now: () => clock,
+      clockToleranceMs: 0,
+      clock: { now: () => clock },
       ...o,
     });
 
@@ -41,15 +42,68 @@ describe('KeySource', () => {
     expect(issuer.jwksFetches).toBe(2);
   });
 
-  it('a_flood_of_random_kids_costs_one_fetch_per_cooldown', async () => {
+  it('a_flood_of_random_kids_costs_one_shared_fetch_per_second', async () => {
     const keys = source();
     await keys.warm();
     const results = await Promise.allSettled(Array.from({ length: 500 }, (_, i) => keys.getKey(`random-${i}`, 'RS256')));
-    expect(results.every((r) => r.status === 'rejected' && r.reason instanceof InvalidTokenError && r.reason.reason === 'kid_unknown')).toBe(true);
+    expect(results.every((r) => r.status === 'rejected' && r.reason instanceof InvalidTokenError && r.reason.code === 'ERR_AUTH_KEY_UNKNOWN')).toBe(true);
     expect(issuer.jwksFetches).toBe(2);
-    clock += 10_000;
+    clock += 1_000;
     await expect(keys.getKey('random-x', 'RS256')).rejects.toThrow(InvalidTokenError);
     expect(issuer.jwksFetches).toBe(3);
+  });
+
+  it('a_kid_missing_from_a_jwks_fetched_after_the_token_was_issued_is_401_without_a_fetch', async () => {
+    const keys = source();
+    await keys.warm(); // at 1000 s
+    clock += 5_000;
+    // Issued at 998 s: the JWKS of 1000 s would hold its key.
+    await expect(keys.getKey('random', 'RS256', 998)).rejects.toMatchObject({ code: 'ERR_AUTH_KEY_UNKNOWN' });
+    expect(issuer.jwksFetches).toBe(1);
+  });
+
+  it('a_token_issued_after_the_last_fetch_gets_its_key_even_right_after_another_unknown_kid_refetch', async () => {
+    const keys = source();
+    await keys.warm();
+    await expect(keys.getKey('random', 'RS256')).rejects.toMatchObject({ code: 'ERR_AUTH_KEY_UNKNOWN' }); // takes this second's refetch
+    const next = issuer.rotate({ keepOld: true }); // published just before its first token
+    clock += 990; // inside that second, and well inside the 10 s failure cooldown
+    await expect(keys.getKey(next.kid, 'RS256', Math.floor(clock / 1000))).resolves.toMatchObject({ kid: next.kid });
+    expect(issuer.jwksFetches).toBe(3);
+  });
+
+  it('inside_the_one_second_slot_unknown_kids_share_one_deferred_refetch', async () => {
+    const keys = source();
+    await keys.warm();
+    await keys.getKey('random-0', 'RS256').catch(() => undefined); // this second's refetch
+    clock += 990;
+    const fetchKeys = vi.spyOn(keys as unknown as { fetchKeys(): Promise<boolean> }, 'fetchKeys');
+    const all = Promise.allSettled(Array.from({ length: 50 }, (_, i) => keys.getKey(`random-${i + 1}`, 'RS256', Math.floor(clock / 1000))));
+    expect(fetchKeys).not.toHaveBeenCalled(); // deferred to the next second, not started now
+    const results = await all;
+    expect(fetchKeys).toHaveBeenCalledTimes(1);
+    expect(issuer.jwksFetches).toBe(3);
+    expect(results.every((r) => r.status === 'rejected' && r.reason.code === 'ERR_AUTH_KEY_UNKNOWN')).toBe(true);
+  });
+
+  it('the_iat_comparison_allows_for_the_issuers_clock_being_behind_ours', async () => {
+    const keys = source({ clockToleranceMs: 5_000 });
+    await keys.warm(); // at 1000 s by our clock
+    // Issued at 997 s by an issuer clock up to 5 s behind ours: possibly after our fetch.
+    await expect(keys.getKey('random-1', 'RS256', 997)).rejects.toMatchObject({ code: 'ERR_AUTH_KEY_UNKNOWN' });
+    expect(issuer.jwksFetches).toBe(2);
+    // Issued at 990 s: before our fetch whatever the skew.
+    await expect(keys.getKey('random-2', 'RS256', 990)).rejects.toMatchObject({ code: 'ERR_AUTH_KEY_UNKNOWN' });
+    expect(issuer.jwksFetches).toBe(2);
+  });
+
+  it('an_unknown_kid_of_a_token_older_than_the_last_good_fetch_is_401_even_while_the_endpoint_is_down', async () => {
+    const keys = source();
+    await keys.warm();
+    issuer.behaviour = { kind: 'status', status: 503 };
+    clock += 1_000;
+    await expect(keys.getKey('other', 'RS256', Math.floor(clock / 1000))).rejects.toBeInstanceOf(KeysUnavailableError); // a fresh token: 503
+    await expect(keys.getKey('other', 'RS256', 990)).rejects.toMatchObject({ code: 'ERR_AUTH_KEY_UNKNOWN' });
   });
 
   it('known_keys_keep_serving_while_the_jwks_endpoint_fails_within_the_stale_window', async () => {
@@ -85,6 +139,22 @@ describe('KeySource', () => {
     expect(keys.ready).toBe(true);
   });
 
+  it('ready_has_no_side_effects', async () => {
+    const keys = source({ staleIfErrorMs: 60_000, maxAgeMs: 30_000 });
+    const removed: unknown[] = [];
+    keys.onKeysRemoved((kids) => removed.push(...kids));
+    await keys.warm();
+    issuer.behaviour = { kind: 'status', status: 500 };
+    clock += 61_000;
+    expect(keys.ready).toBe(false);
+    expect(keys.ready).toBe(false);
+    expect(issuer.jwksFetches).toBe(1);
+    issuer.behaviour = { kind: 'ok' };
+    await keys.warm();
+    expect(keys.ready).toBe(true);
+    expect(removed).toEqual([]); // the same key came back: nothing left the JWKS
+  });
+
   it('keys_are_dropped_after_the_stale_if_error_window', async () => {
     const keys = source({ staleIfErrorMs: 60_000, maxAgeMs: 30_000 });
     await keys.warm();
@@ -102,7 +172,7 @@ describe('KeySource', () => {
     const next = issuer.rotate({ keepOld: false });
     await keys.getKey(next.kid, 'RS256');
     expect(removed).toEqual(['key-1']);
-    await expect(keys.getKey('key-1', 'RS256')).rejects.toMatchObject({ reason: 'kid_unknown' });
+    await expect(keys.getKey('key-1', 'RS256')).rejects.toMatchObject({ code: 'ERR_AUTH_KEY_UNKNOWN' });
   });
 
   it('revalidate_refreshes_after_max_age_so_cache_hits_still_notice_removed_keys', async () => {
@@ -128,9 +198,30 @@ describe('KeySource', () => {
     expect(keys.revalidate()).toBe(false);
   });
 
+  it('a_kid_reused_for_a_new_key_is_reported_as_removed_and_serves_the_new_key', async () => {
+    const jwks = (k: TestKey) => ({ keys: [{ ...(k.publicKey.export({ format: 'jwk' }) as object), kid: 'k', alg: 'RS256' }] });
+    const [first, second] = [generateTestKey('k'), generateTestKey('k')];
+    issuer.behaviour = { kind: 'json', body: jwks(first) };
+    const keys = source();
+    const removed: unknown[] = [];
+    keys.onKeysRemoved((kids) => removed.push(...kids));
+    await keys.warm();
+    issuer.behaviour = { kind: 'json', body: jwks(second) };
+    await keys.warm();
+    expect(removed).toEqual(['k']);
+    expect((await keys.getKey('k', 'RS256')).key.equals(second.publicKey)).toBe(true);
+  });
+
+  it('a_jwks_member_without_alg_is_served_for_the_accepted_algorithms_of_its_type', async () => {
+    issuer.behaviour = { kind: 'json', body: { keys: [{ ...(issuer.keys[0].publicKey.export({ format: 'jwk' }) as object), kid: 'key-1' }] } };
+    const keys = source({ algorithms: ['RS256', 'ES256'] });
+    await expect(keys.getKey('key-1', 'RS256')).resolves.toMatchObject({ kid: 'key-1', algorithms: ['RS256'] });
+    await expect(keys.getKey('key-1', 'ES256')).rejects.toMatchObject({ code: 'ERR_AUTH_ALGORITHM_UNEXPECTED' });
+  });
+
   it('the_algorithm_comes_from_the_key_not_the_token', async () => {
     const keys = source({ algorithms: ['RS256', 'RS512'] });
-    await expect(keys.getKey('key-1', 'RS512')).rejects.toMatchObject({ reason: 'algorithm' });
+    await expect(keys.getKey('key-1', 'RS512')).rejects.toMatchObject({ code: 'ERR_AUTH_ALGORITHM_UNEXPECTED' });
   });
 
   it('keys_for_algorithms_not_accepted_are_never_loaded', async () => {

@@ -1,9 +1,8 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { PUBLIC_METADATA, SCOPES_METADATA } from './auth.constants.js';
 import { InsufficientScopeError, MissingTokenError } from './bearer.errors.js';
 import { type AuthPrincipal, scopesOf } from './principal.js';
-import { RouteMemo } from './route-memo.js';
+import { routeRequirements } from './route-requirements.js';
 
 /**
  * Enforces `@Scopes()`: every scope listed on the class and on the method (getAllAndMerge, so both
@@ -11,18 +10,11 @@ import { RouteMemo } from './route-memo.js';
  */
 @Injectable()
 export class ScopesGuard implements CanActivate {
-  /** The scopes a route requires; none for a route without `@Scopes()` or marked `@Public()`. */
-  private readonly requiredScopes: RouteMemo<string[]>;
-
-  constructor(@Inject(Reflector) reflector: Reflector) {
-    this.requiredScopes = new RouteMemo((targets) => {
-      if (reflector.getAllAndOverride<boolean>(PUBLIC_METADATA, targets)) return [];
-      return [...new Set(reflector.getAllAndMerge<string[]>(SCOPES_METADATA, targets) ?? [])];
-    });
-  }
+  constructor(@Inject(Reflector) private readonly reflector: Reflector) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const required = this.requiredScopes.get(context);
+    // None for a route without `@Scopes()` or marked `@Public()`.
+    const required = routeRequirements(this.reflector, context.getHandler(), context.getClass()).scopes;
     if (required.length === 0) return true;
 
     const principal = context.switchToHttp().getRequest().user as AuthPrincipal | undefined;

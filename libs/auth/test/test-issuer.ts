@@ -9,7 +9,14 @@ export interface TestKey {
   alg: 'RS256' | 'RS512' | 'PS256' | 'ES256';
 }
 
-export type JwksBehaviour = { kind: 'ok' } | { kind: 'status'; status: number } | { kind: 'hang' } | { kind: 'garbage' } | { kind: 'delay'; ms: number };
+export type JwksBehaviour =
+  | { kind: 'ok' }
+  | { kind: 'status'; status: number }
+  | { kind: 'hang' }
+  | { kind: 'garbage' }
+  | { kind: 'delay'; ms: number }
+  /** Serves this document as the JWKS (hand-made members: `use: enc`, no `alg`, duplicate kids…). */
+  | { kind: 'json'; body: unknown };
 
 export function generateTestKey(kid: string = randomUUID(), alg: TestKey['alg'] = 'RS256'): TestKey {
   const { privateKey, publicKey } = alg === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -165,6 +172,7 @@ export class TestIssuer {
       if (b.kind === 'hang') return; // never answers; the socket is destroyed on close()
       if (b.kind === 'delay') return void setTimeout(() => json(res, 200, this.jwks()), b.ms); // a slow but good answer
       if (b.kind === 'status') return json(res, b.status, { error: 'injected' });
+      if (b.kind === 'json') return json(res, 200, b.body);
       if (b.kind === 'garbage') {
         res.writeHead(200, { 'content-type': 'application/json' });
         return void res.end('{not json');

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 import { isIP } from 'node:net';
 import { ClientAuthenticator } from './client-auth.js';
+import { requestClientToken } from './client-token.js';
 import { loadDevIssuerConfig } from './config.js';
 import type { IssuerContext } from './context.js';
 import { createControls } from './controls.js';
@@ -143,6 +144,7 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
     tokenEndpoint,
     config,
     controls,
+    getToken: (options) => requestClientToken(tokenEndpoint, config, options),
     close: () =>
       (closed ??= new Promise<void>((resolve) => {
         closing.abort();

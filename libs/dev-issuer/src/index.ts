@@ -3,6 +3,7 @@
  * For local runs and tests only: it refuses NODE_ENV=production and non-loopback addresses.
  */
 export { startDevIssuer } from './dev-issuer.server.js';
+export { DevIssuerTokenError, type GetTokenOptions } from './client-token.js';
 export type { DevIssuer, DevIssuerControls, DevIssuerLogger, DevIssuerOptions, IssueTokenOptions } from './types.js';
 export {
   AUDIT_API_AUDIENCE,

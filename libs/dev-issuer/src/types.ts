@@ -1,4 +1,5 @@
 import type { JSONWebKeySet } from 'jose';
+import type { GetTokenOptions } from './client-token.js';
 import type { DevIssuerConfig } from './config.js';
 import type { FaultEndpoint, FaultSpec } from './faults.js';
 import type { DevIssuerCounters } from './counters.js';
@@ -72,6 +73,12 @@ export interface DevIssuer {
   /** The resolved configuration, including generated secrets. */
   config: DevIssuerConfig;
   controls: DevIssuerControls;
+  /**
+   * An access token for a configured client by a real client-credentials request to this issuer
+   * (counted, subject to faults and quotas), e.g. `await issuer.getToken({ clientId: 'documents-caller' })`.
+   * Rejects with `DevIssuerTokenError` (status, OAuth `error`) when the endpoint refuses.
+   */
+  getToken(options: GetTokenOptions): Promise<string>;
   /** Closes the server and destroys every socket, including hung requests. */
   close(): Promise<void>;
 }

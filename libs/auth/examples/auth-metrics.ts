@@ -1,0 +1,21 @@
+// README: counting refusals and JWKS fetches with AuthEvents (AuthModule must be imported or isGlobal).
+import { Injectable } from '@nestjs/common';
+import { AuthEvents } from '@nest-m2m/auth';
+
+@Injectable()
+export class AuthMetrics {
+  readonly rejections = new Map<string, number>();
+  readonly jwksFetches = { success: 0, failure: 0 };
+
+  constructor(events: AuthEvents) {
+    events.on({
+      rejected: (reason, status) => {
+        const key = `${reason} ${status}`; // e.g. 'expired 401', 'insufficient_scope 403'
+        this.rejections.set(key, (this.rejections.get(key) ?? 0) + 1);
+      },
+      jwksFetched: (outcome) => {
+        this.jwksFetches[outcome] += 1; // 'success' | 'failure'
+      },
+    });
+  }
+}

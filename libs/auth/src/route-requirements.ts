@@ -1,0 +1,35 @@
+import type { Reflector } from '@nestjs/core';
+import { PUBLIC_METADATA, SCOPES_METADATA } from './auth.constants.js';
+
+/** What a route asks of its caller, as `@Public()` and `@Scopes()` on its class and method declare it. */
+export interface RouteRequirements {
+  /** `@Public()` on the method or its class: no token needed. */
+  readonly public: boolean;
+  /** Every scope listed by `@Scopes()` on the class and on the method (all required); none on a public route. */
+  readonly scopes: readonly string[];
+}
+
+// Decorators are fixed once a class is defined, and the guards ask on every request: each route is
+// read once. Bounded by the number of routes; weak, so classes of discarded test apps can go.
+const byController = new WeakMap<object, WeakMap<object, RouteRequirements>>();
+
+/**
+ * The one reading of a route's auth metadata. `JwtAuthGuard` (is it public?), `ScopesGuard` (which
+ * scopes?) and any documentation built from the routes (the service's OpenAPI document) all ask
+ * here, so what is documented cannot drift from what is enforced. `@Public()` uses
+ * getAllAndOverride (the method's word wins); `@Scopes()` uses getAllAndMerge (class and method
+ * requirements both apply, DESIGN.md).
+ */
+export function routeRequirements(reflector: Reflector, handler: Function, controller: Function): RouteRequirements {
+  let byHandler = byController.get(controller);
+  if (byHandler === undefined) byController.set(controller, (byHandler = new WeakMap()));
+  let requirements = byHandler.get(handler);
+  if (requirements === undefined) {
+    const targets = [handler, controller];
+    const isPublic = reflector.getAllAndOverride<boolean>(PUBLIC_METADATA, targets) === true;
+    const scopes = isPublic ? [] : [...new Set(reflector.getAllAndMerge<string[]>(SCOPES_METADATA, targets) ?? [])];
+    requirements = Object.freeze({ public: isPublic, scopes: Object.freeze(scopes) });
+    byHandler.set(handler, requirements);
+  }
+  return requirements;
+}
