@@ -63,7 +63,7 @@ function m2mModule(appConfig: AppConfig): DynamicModule {
   return M2MModule.forRootAsync({
     inject: [APP_CONFIG, IssuerDiscovery],
     siblingNames: appConfig.audit ? [AUDIT_SIBLING] : [],
-    global: true,
+    isGlobal: true,
     useFactory: (config: AppConfig, discovery: IssuerDiscovery) => {
       const client = config.client!;
       return {

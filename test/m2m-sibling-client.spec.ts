@@ -152,7 +152,7 @@ describe('sibling clients', () => {
         imports: [
           M2MModule.forRootAsync({
             siblingNames: ['audit'],
-            global: true,
+            isGlobal: true,
             useFactory: async () => ({ ...options, backgroundRefresh: true }),
           }),
         ],

@@ -1,100 +1,70 @@
 import { EventEmitter } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import { CacheEncryption } from './cache-encryption.js';
-import { M2M_MODULE_OPTIONS } from './m2m.constants.js';
-import { assertM2MOptions, decodeEncryptionKey, type M2MModuleOptions } from './m2m.options.js';
-import { MemoryTokenCache } from './memory-token.cache.js';
+import { Inject, Injectable, Logger, Optional, type OnModuleDestroy } from '@nestjs/common';
+import { systemClock, type Clock } from '../clock.js';
+import type { M2MEvents, M2MStats, M2MToken, M2MTokenRequest } from './m2m-token.types.js';
+import { M2M_MODULE_OPTIONS, M2M_TOKEN_CACHE } from './m2m.constants.js';
+import { assertM2MOptions, type M2MModuleOptions } from './m2m.options.js';
 import { lowQuotaWarnings, readQuota, type M2MQuota } from './quota.js';
-import { RedisTokenCache } from './redis-token.cache.js';
 import { withRetries } from './retry.js';
 import { cacheKey, type CachedToken, type TokenCache } from './token-cache.js';
+import { createTokenCache, createTokenSynchronizer } from './token-cache.provider.js';
 import { TokenEndpointClient } from './token-endpoint.client.js';
-import { toCachedToken } from './token-lifetime.js';
+import { isFresh, isUnexpired, toCachedToken } from './token-lifetime.js';
+import { TokenRefresher, type TokenTarget } from './token-refresher.js';
+import type { TokenSynchronizer } from './token-synchronizer.js';
 
-export interface M2MTokenRequest {
-  /** Audience (Auth0) or resource indicator (RFC 8707) of the API to call. */
-  audience: string;
-  scopes?: string[];
-}
-
-export interface M2MToken {
-  accessToken: string;
-  expiresAt: Date;
-  scope?: string;
-  tokenType: string;
-}
-
-export interface M2MStats {
-  /** HTTP requests sent to the token endpoint, retries included. */
-  tokenRequests: number;
-  cacheHits: number;
-  cacheMisses: number;
-  /** Renewals that failed after their retries. */
-  failures: number;
-}
-
-/** Events for metrics and tracing; payloads never contain a token or a secret. */
-export interface M2MEvents {
-  token_request: [{ audience: string; attempt: number }];
-  token_issued: [{ audience: string; scopes: string[]; expiresAt: Date }];
-  failure: [{ audience: string; scopes: string[]; error: Error; servedStale: boolean }];
-  quota: [M2MQuota];
-}
-
-/** Poll period of a replica waiting for another replica's token. */
-const SHARED_POLL_MS = 25;
 /** After a failed renewal, a still-valid token is served without waiting for this long before the next try. */
 const STALE_RETRY_MS = 2000;
 
 /**
  * Client-credentials tokens for outgoing calls: cached per (token endpoint, client, audience,
- * scopes), renewed ahead of expiry, one request per entry at a time (per fleet with Redis), retried
- * on transient failures, and a still-valid token keeps serving while the issuer fails.
+ * scopes) in the `TokenCache`, renewed ahead of expiry, one request per entry at a time (the
+ * `TokenSynchronizer`: per process, or per fleet with Redis), retried on transient failures, and a
+ * still-valid token keeps serving while the issuer fails. Failures are thrown as values carrying the
+ * issuer's `error`/`error_description`, and never cached.
  */
 @Injectable()
 export class M2MTokenService implements OnModuleDestroy {
   readonly events = new EventEmitter<M2MEvents>();
   private readonly logger = new Logger('M2MTokenService');
   private readonly client: TokenEndpointClient;
-  private readonly cache: TokenCache;
-  private readonly refreshBufferMs: number;
-  private readonly maxAttempts: number;
-  private readonly lockTtlMs: number;
-  private readonly backgroundRefresh: boolean;
+  private readonly clock: Clock;
+  /** Settles once the cache is there: at once when injected; built by hand with `cacheUrl`, once ioredis has loaded. */
+  private readonly ready: Promise<void>;
+  private cache!: TokenCache;
+  private sync!: TokenSynchronizer;
+  private refresher?: TokenRefresher;
   private readonly keys = new Map<string, string>();
-  private readonly inflight = new Map<string, Promise<CachedToken>>();
   private readonly staleUntil = new Map<string, number>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly counters: M2MStats = { tokenRequests: 0, cacheHits: 0, cacheMisses: 0, failures: 0 };
   private latestQuota?: M2MQuota;
-  private destroyed = false;
 
-  constructor(@Inject(M2M_MODULE_OPTIONS) private readonly options: M2MModuleOptions) {
+  /** `cache`: what `M2MModule` provides as `M2M_TOKEN_CACHE`; built by hand, the service makes the one the options ask for. */
+  constructor(
+    @Inject(M2M_MODULE_OPTIONS) private readonly options: M2MModuleOptions,
+    @Optional() @Inject(M2M_TOKEN_CACHE) cache?: TokenCache,
+  ) {
     assertM2MOptions(options);
+    this.clock = options.clock ?? systemClock;
     this.client = new TokenEndpointClient(options, (headers) => this.observeQuota(headers));
-    this.refreshBufferMs = (options.refreshBufferSeconds ?? 60) * 1000;
-    this.maxAttempts = options.maxAttempts ?? 3;
-    this.backgroundRefresh = options.backgroundRefresh ?? false;
-    // Long enough for the holder's whole retry sequence; a crashed holder's lock then lapses.
-    this.lockTtlMs = (options.requestTimeoutMs ?? 5000) * this.maxAttempts + 2000;
-    this.cache = createTokenCache(options);
+    this.ready = cache ? Promise.resolve(this.use(cache)) : createTokenCache(options).then((c) => this.use(c));
+    // Surfaced by the first call instead (an unhandled rejection would end the process).
+    this.ready.catch(() => {});
   }
 
   async getToken(request: M2MTokenRequest): Promise<M2MToken> {
-    const scopes = normalizeScopes(request.scopes);
-    const key = await this.keyFor(request.audience, scopes);
-    const now = Date.now();
-    const cached = await this.cache.get(key);
-    if (cached && now < cached.refreshAt) return this.hit(cached);
-    if (cached && now < (this.staleUntil.get(key) ?? 0)) return this.hit(cached);
+    const target = await this.target(request);
+    const now = this.clock.now();
+    const found = await this.cache.get(target.key);
+    const cached = found && isUnexpired(found, now) ? found : undefined;
+    if (cached && (isFresh(cached, now) || now < (this.staleUntil.get(target.key) ?? 0))) return this.hit(cached);
     this.counters.cacheMisses++;
     try {
-      return toM2MToken(await this.renew(key, request.audience, scopes, cached));
+      return toM2MToken(await this.renew(target, cached));
     } catch (error) {
       // Stale-while-failing: the token is past its refresh point but not its real expiry.
-      if (cached && Date.now() < cached.expiresAt) {
-        this.staleUntil.set(key, Date.now() + STALE_RETRY_MS);
+      if (cached && isUnexpired(cached, this.clock.now())) {
+        this.staleUntil.set(target.key, this.clock.now() + STALE_RETRY_MS);
         return toM2MToken(cached);
       }
       throw error;
@@ -111,7 +81,7 @@ export class M2MTokenService implements OnModuleDestroy {
    * only that token is forgotten: a newer one fetched meanwhile (here or by another replica) stays.
    */
   async invalidate(request: M2MTokenRequest & { accessToken?: string }): Promise<void> {
-    const key = await this.keyFor(request.audience, normalizeScopes(request.scopes));
+    const { key } = await this.target(request);
     this.staleUntil.delete(key);
     await this.cache.delete(key, request.accessToken);
   }
@@ -126,10 +96,16 @@ export class M2MTokenService implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
-    this.destroyed = true;
-    for (const timer of this.timers.values()) clearTimeout(timer);
-    this.timers.clear();
+    if (!(await this.ready.then(() => true, () => false))) return;
+    this.refresher?.close();
+    await this.sync.close();
     await this.cache.close();
+  }
+
+  private use(cache: TokenCache): void {
+    this.cache = cache;
+    this.sync = createTokenSynchronizer(cache, this.options);
+    if (this.options.backgroundRefresh) this.refresher = new TokenRefresher(cache, this.clock, (t, current) => this.renew(t, current));
   }
 
   private hit(token: CachedToken): M2MToken {
@@ -137,51 +113,25 @@ export class M2MTokenService implements OnModuleDestroy {
     return toM2MToken(token);
   }
 
-  private async keyFor(audience: string, scopes: string[]): Promise<string> {
+  private async target(request: M2MTokenRequest): Promise<TokenTarget> {
+    await this.ready;
+    const { audience } = request;
+    const scopes = [...new Set(request.scopes ?? [])].filter(Boolean).sort();
     const id = `${audience}\n${scopes.join(' ')}`;
     let key = this.keys.get(id);
     if (!key) {
-      const tokenEndpoint = await this.client.tokenEndpoint();
-      key = cacheKey({ tokenEndpoint, clientId: this.options.clientId, audience, scopes });
+      key = cacheKey({ tokenEndpoint: await this.client.tokenEndpoint(), clientId: this.options.clientId, audience, scopes });
       this.keys.set(id, key);
     }
-    return key;
+    return { key, audience, scopes };
   }
 
-  /** In-process single flight: concurrent callers share one renewal; its failure is not kept. */
-  private renew(key: string, audience: string, scopes: string[], current?: CachedToken): Promise<CachedToken> {
-    let pending = this.inflight.get(key);
-    if (!pending) {
-      pending = this.renewShared(key, audience, scopes, current).finally(() => this.inflight.delete(key));
-      this.inflight.set(key, pending);
-    }
-    return pending;
+  private renew(target: TokenTarget, current: CachedToken | undefined): Promise<CachedToken> {
+    return this.sync.run(target.key, () => this.fetchAndStore(target), current);
   }
 
-  /** Fleet single flight: the lock holder fetches; the others serve what they have or wait for its result, for a bounded time. */
-  private async renewShared(key: string, audience: string, scopes: string[], current?: CachedToken): Promise<CachedToken> {
-    const deadline = Date.now() + this.lockTtlMs;
-    for (;;) {
-      const lock = await this.cache.tryLock(key, this.lockTtlMs);
-      if (lock) {
-        try {
-          // Another replica may have stored a fresh token between our read and our lock.
-          const fresh = await this.cache.get(key);
-          if (fresh && Date.now() < fresh.refreshAt) return fresh;
-          return await this.fetchAndStore(key, audience, scopes);
-        } finally {
-          await lock.release();
-        }
-      }
-      if (current && Date.now() < current.expiresAt) return current;
-      const shared = await this.cache.get(key);
-      if (shared) return shared;
-      if (Date.now() >= deadline) return this.fetchAndStore(key, audience, scopes);
-      await sleep(SHARED_POLL_MS);
-    }
-  }
-
-  private async fetchAndStore(key: string, audience: string, scopes: string[]): Promise<CachedToken> {
+  private async fetchAndStore(target: TokenTarget): Promise<CachedToken> {
+    const { key, audience, scopes } = target;
     try {
       const response = await withRetries(
         (attempt) => {
@@ -189,86 +139,37 @@ export class M2MTokenService implements OnModuleDestroy {
           this.events.emit('token_request', { audience, attempt });
           return this.client.requestToken({ audience, scopes });
         },
-        { maxAttempts: this.maxAttempts },
+        { maxAttempts: this.options.maxAttempts ?? 3 },
       );
-      const token = toCachedToken(response, this.refreshBufferMs);
+      const token = toCachedToken(response, (this.options.refreshBufferSeconds ?? 60) * 1000, this.clock.now());
       await this.cache.set(key, token);
       this.staleUntil.delete(key);
-      this.scheduleRefresh(key, audience, scopes, token);
+      this.refresher?.schedule(target, token.refreshAt);
       this.events.emit('token_issued', { audience, scopes, expiresAt: new Date(token.expiresAt) });
       return token;
     } catch (error) {
       this.counters.failures++;
       const err = error as Error;
       const cached = await this.cache.get(key);
-      const servedStale = Boolean(cached && Date.now() < cached.expiresAt);
-      this.logger.warn(
-        `Token request for audience ${audience} failed: ${err.message}${servedStale ? ' (still serving the cached token until it expires)' : ''}`,
-      );
+      const servedStale = Boolean(cached && isUnexpired(cached, this.clock.now()));
+      const stale = servedStale ? ' (still serving the cached token until it expires)' : '';
+      this.logger.warn(`Token request for audience ${audience} failed: ${err.message}${stale}`);
       this.events.emit('failure', { audience, scopes, error: err, servedStale });
-      if (servedStale && cached) this.scheduleRefresh(key, audience, scopes, cached, STALE_RETRY_MS);
+      if (servedStale) this.refresher?.schedule(target, this.clock.now() + STALE_RETRY_MS);
       throw error;
     }
   }
 
-  /** Background refresh: renew at `refreshAt` (or retry a failed renewal soon), so callers never wait on the issuer. */
-  private scheduleRefresh(key: string, audience: string, scopes: string[], token: CachedToken, delayMs?: number): void {
-    if (!this.backgroundRefresh || this.destroyed) return;
-    clearTimeout(this.timers.get(key));
-    const timer = setTimeout(
-      () => {
-        this.timers.delete(key);
-        void this.refreshNow(key, audience, scopes);
-      },
-      Math.max(0, delayMs ?? token.refreshAt - Date.now()),
-    );
-    timer.unref();
-    this.timers.set(key, timer);
-  }
-
-  private async refreshNow(key: string, audience: string, scopes: string[]): Promise<void> {
-    if (this.destroyed) return;
-    const cached = await this.cache.get(key);
-    if (cached && Date.now() < cached.refreshAt) {
-      // Another replica renewed it; follow its schedule.
-      this.scheduleRefresh(key, audience, scopes, cached);
-      return;
-    }
-    await this.renew(key, audience, scopes, cached).catch(() => {
-      // Logged and rescheduled by fetchAndStore.
-    });
-  }
-
   private observeQuota(headers: Headers): void {
-    const quota = readQuota(headers, this.options.clientId);
+    const quota = readQuota(headers, this.options.clientId, this.clock.now());
     if (!quota) return;
     this.latestQuota = quota;
     this.events.emit('quota', quota);
-    for (const warning of lowQuotaWarnings(quota)) {
-      this.logger.warn(`Token endpoint quota of client ${quota.clientId} is low: ${warning}`);
-    }
+    for (const warning of lowQuotaWarnings(quota)) this.logger.warn(`Token endpoint quota of client ${quota.clientId} is low: ${warning}`);
   }
 }
 
-function normalizeScopes(scopes: string[] | undefined): string[] {
-  return [...new Set(scopes ?? [])].filter(Boolean).sort();
-}
-
 function toM2MToken(token: CachedToken): M2MToken {
-  return {
-    accessToken: token.accessToken,
-    expiresAt: new Date(token.expiresAt),
-    tokenType: token.tokenType,
-    ...(token.scope !== undefined ? { scope: token.scope } : {}),
-  };
-}
-
-function createTokenCache(options: M2MModuleOptions): TokenCache {
-  if (!options.cacheUrl) return new MemoryTokenCache();
-  const key = options.cacheEncryptionKey ? decodeEncryptionKey(options.cacheEncryptionKey) : undefined;
-  return new RedisTokenCache({
-    url: options.cacheUrl,
-    keyPrefix: options.cacheKeyPrefix,
-    encryption: key ? new CacheEncryption(key) : undefined,
-  });
+  const { accessToken, tokenType, scope } = token;
+  return { accessToken, expiresAt: new Date(token.expiresAt), tokenType, ...(scope !== undefined ? { scope } : {}) };
 }

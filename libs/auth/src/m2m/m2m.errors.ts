@@ -87,3 +87,17 @@ export class SiblingOriginError extends M2MError {
     );
   }
 }
+
+/** The options need an optional peer dependency that is not installed: a start-up error, with the fix in its message. */
+export class MissingPeerDependencyError extends M2MError {
+  override readonly name = 'MissingPeerDependencyError';
+  readonly code = 'ERR_M2M_MISSING_PEER_DEPENDENCY';
+  readonly retryable = false;
+
+  constructor(
+    readonly dependency: string,
+    neededFor: string,
+  ) {
+    super(`${neededFor} but the optional peer dependency '${dependency}' is not installed: npm install ${dependency}`);
+  }
+}

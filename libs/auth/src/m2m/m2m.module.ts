@@ -4,6 +4,7 @@ import { ASYNC_OPTIONS_TYPE, M2MConfigurableModule, OPTIONS_TYPE } from './m2m.m
 import type { M2MModuleOptions } from './m2m.options.js';
 import { M2MTokenService } from './m2m-token.service.js';
 import { getSiblingClientToken, SiblingClients } from './sibling.client.js';
+import { tokenCacheProvider } from './token-cache.provider.js';
 
 const siblingClientsProvider: Provider = {
   provide: SiblingClients,
@@ -13,10 +14,11 @@ const siblingClientsProvider: Provider = {
 
 /**
  * Outgoing machine-to-machine calls: `M2MTokenService` and one `SiblingClient` per configured
- * sibling. Redis connections and refresh timers end with the module (`M2MTokenService.onModuleDestroy`).
+ * sibling. The token cache (`M2M_TOKEN_CACHE`), its Redis connections and the refresh timers end with
+ * the module (`M2MTokenService.onModuleDestroy`).
  */
 @Module({
-  providers: [M2MTokenService, siblingClientsProvider],
+  providers: [tokenCacheProvider, M2MTokenService, siblingClientsProvider],
   exports: [M2MTokenService, SiblingClients],
 })
 export class M2MModule extends M2MConfigurableModule {

@@ -1,3 +1,6 @@
+import type { Clock } from '../clock.js';
+import type { TokenCache } from './token-cache.js';
+
 /**
  * Options of `M2MModule`. Defaults are written where each option is read; `assertM2MOptions` holds
  * one assertion per rule, and each message names the option it is about.
@@ -43,14 +46,17 @@ export interface M2MModuleOptions {
   refreshBufferSeconds?: number;
   /** Renew on a timer so that no request waits on the issuer. Default false. */
   backgroundRefresh?: boolean;
-  /** `redis://…` for a cache shared by all replicas. Default: in-process. */
+  /** Your own cache (`M2M_TOKEN_CACHE`); closed with the module. Default: per `cacheUrl`. */
+  cache?: TokenCache;
+  /** `redis://…` for a cache shared by all replicas (needs the optional peer `ioredis`). Default: in-process. */
   cacheUrl?: string;
   /** Default `nest-m2m:token:`. */
   cacheKeyPrefix?: string;
   /** 32-byte key (base64 or hex): cached tokens are encrypted with AES-256-GCM. */
   cacheEncryptionKey?: string;
   siblings?: SiblingServiceOptions[];
-  global?: boolean;
+  /** Time source of every expiry, refresh and stale decision (timers still run on real time). Default: the system clock. */
+  clock?: Clock;
 }
 
 const CLIENT_AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_post', 'client_secret_basic', 'private_key_jwt'];
@@ -107,6 +113,7 @@ export function assertM2MOptions(options: M2MModuleOptions): void {
       "'refreshBufferSeconds' must be a number >= 0",
     );
   }
+  check(!(options.cache && options.cacheUrl), "Only one of 'cache' and 'cacheUrl' may be set");
   if (options.cacheUrl !== undefined) {
     check(/^rediss?:\/\//.test(options.cacheUrl), "'cacheUrl' must be a redis:// or rediss:// URL");
   }

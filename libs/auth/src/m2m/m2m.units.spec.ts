@@ -61,7 +61,7 @@ describe('Auth0 quota headers', () => {
   });
 
   it('answers without quota headers give no quota', () => {
-    expect(readQuota(new Headers(), 'svc')).toBeUndefined();
+    expect(readQuota(new Headers(), 'svc', NOW)).toBeUndefined();
   });
 });
 

@@ -1,20 +1,22 @@
 import { LRUCache } from 'lru-cache';
-import type { CachedToken, TokenCache, TokenCacheLock } from './token-cache.js';
-
-const NO_OP_LOCK: TokenCacheLock = { release: async () => {} };
+import { systemClock, type Clock } from '../clock.js';
+import type { CachedToken, TokenCache } from './token-cache.js';
+import { isUnexpired } from './token-lifetime.js';
 
 /** The default cache: this process only. Bounded, because keys come from callers' audiences and scopes. */
 export class MemoryTokenCache implements TokenCache {
   private readonly entries: LRUCache<string, CachedToken>;
+  private readonly clock: Clock;
 
-  constructor(maxEntries = 1000) {
-    this.entries = new LRUCache({ max: maxEntries });
+  constructor(options: { maxEntries?: number; clock?: Clock } = {}) {
+    this.entries = new LRUCache({ max: options.maxEntries ?? 1000 });
+    this.clock = options.clock ?? systemClock;
   }
 
-  /** Synchronous read for the hot path (and for the Redis cache's fallback). */
-  peek(key: string, now = Date.now()): CachedToken | undefined {
+  /** Synchronous read, for the Redis cache's fallback. */
+  peek(key: string): CachedToken | undefined {
     const token = this.entries.get(key);
-    if (token && token.expiresAt > now) return token;
+    if (token && isUnexpired(token, this.clock.now())) return token;
     if (token) this.entries.delete(key);
     return undefined;
   }
@@ -29,10 +31,6 @@ export class MemoryTokenCache implements TokenCache {
 
   async delete(key: string, accessToken?: string): Promise<void> {
     if (accessToken === undefined || this.entries.get(key)?.accessToken === accessToken) this.entries.delete(key);
-  }
-
-  async tryLock(): Promise<TokenCacheLock> {
-    return NO_OP_LOCK;
   }
 
   async close(): Promise<void> {

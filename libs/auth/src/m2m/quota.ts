@@ -31,7 +31,7 @@ export interface M2MQuota {
 }
 
 /** Below this share of a quota, each new answer logs a warning. */
-export const LOW_QUOTA_RATIO = 0.1;
+const LOW_QUOTA_RATIO = 0.1;
 
 export function parseQuotaHeader(value: string | null): QuotaBucket[] | undefined {
   if (!value) return undefined;
@@ -57,7 +57,7 @@ export function parseQuotaHeader(value: string | null): QuotaBucket[] | undefine
   return buckets.length > 0 ? buckets : undefined;
 }
 
-export function readQuota(headers: Headers, clientId: string, now = Date.now()): M2MQuota | undefined {
+export function readQuota(headers: Headers, clientId: string, now: number): M2MQuota | undefined {
   const client = parseQuotaHeader(headers.get('auth0-client-quota-limit'));
   const organization = parseQuotaHeader(headers.get('auth0-organization-quota-limit'));
   const limit = Number(headers.get('x-ratelimit-limit'));

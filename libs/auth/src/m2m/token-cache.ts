@@ -11,11 +11,11 @@ export interface CachedToken {
   refreshAt: number;
 }
 
-export interface TokenCacheLock {
-  release(): Promise<void>;
-}
-
-/** Where tokens are kept between calls. Implementations: `MemoryTokenCache`, `RedisTokenCache`. */
+/**
+ * Where tokens are kept between calls (`M2M_TOKEN_CACHE`). Implementations: `MemoryTokenCache`,
+ * `RedisTokenCache`, or your own through the `cache` option. Who fetches is not the cache's business
+ * (see `TokenSynchronizer`).
+ */
 export interface TokenCache {
   /** A token that has not expired, or undefined. */
   get(key: string): Promise<CachedToken | undefined>;
@@ -23,11 +23,6 @@ export interface TokenCache {
   set(key: string, token: CachedToken): Promise<void>;
   /** Deletes the entry; with `accessToken`, only if the entry still holds that token (so a stale 401 cannot evict a new token). */
   delete(key: string, accessToken?: string): Promise<void>;
-  /**
-   * Fleet-wide single flight: a lock if this process may fetch the entry now, undefined if another
-   * process is fetching it. In-process caches always grant it (in-process single flight is the service's job).
-   */
-  tryLock(key: string, ttlMs: number): Promise<TokenCacheLock | undefined>;
   close(): Promise<void>;
 }
 

@@ -12,7 +12,7 @@ export const DEFAULT_LIFETIME_SECONDS = 300;
  * that skew, so it wins then. The refresh buffer is capped at half the lifetime so short-lived tokens
  * are still reused, and jittered (up to +20 %) so replicas do not renew in lockstep.
  */
-export function toCachedToken(response: TokenEndpointResponse, refreshBufferMs: number, now = Date.now()): CachedToken {
+export function toCachedToken(response: TokenEndpointResponse, refreshBufferMs: number, now: number): CachedToken {
   let expiresAt = now + (response.expiresIn ?? DEFAULT_LIFETIME_SECONDS) * 1000;
   const exp = jwtExpiry(response.accessToken);
   if (exp !== undefined && exp > now && exp < expiresAt) expiresAt = exp;
@@ -24,6 +24,16 @@ export function toCachedToken(response: TokenEndpointResponse, refreshBufferMs: 
     expiresAt,
     refreshAt: Math.floor(expiresAt - buffer),
   };
+}
+
+/** Not yet past its real end of life: the only test for serving a token at all. */
+export function isUnexpired(token: CachedToken, now: number): boolean {
+  return now < token.expiresAt;
+}
+
+/** Not yet due for renewal: served without asking anyone (a fresh token is also unexpired). */
+export function isFresh(token: CachedToken, now: number): boolean {
+  return now < token.refreshAt && now < token.expiresAt;
 }
 
 function jwtExpiry(token: string): number | undefined {

@@ -1,0 +1,140 @@
+import { randomBytes } from 'node:crypto';
+import { Logger } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { TokenEndpointStub } from '../../test/token-endpoint.stub.js';
+import { M2MTokenService } from './m2m-token.service.js';
+import { createRedisClient, type RedisClient } from './redis-connection.js';
+import { RedisTokenCache } from './redis-token.cache.js';
+import { RedisTokenSynchronizer } from './redis-token.synchronizer.js';
+import type { CachedToken } from './token-cache.js';
+
+const REDIS_URL = 'redis://127.0.0.1:6379';
+const API = 'https://api.example.test';
+
+const valid = (accessToken: string): CachedToken => ({ accessToken, tokenType: 'Bearer', expiresAt: Date.now() + 60_000, refreshAt: Date.now() + 30_000 });
+
+/** `client`, whose duplicates (the subscriber connections) call `beforeSubscribe` and wait for it before each SUBSCRIBE. */
+function withSlowSubscribe(client: RedisClient, beforeSubscribe: () => Promise<void>): RedisClient {
+  const bound = (target: object, property: string | symbol) => {
+    const value: unknown = Reflect.get(target, property);
+    return typeof value === 'function' ? value.bind(target) : value;
+  };
+  return new Proxy(client, {
+    get: (target, property) =>
+      property !== 'duplicate'
+        ? bound(target, property)
+        : () =>
+            new Proxy(target.duplicate(), {
+              get: (subscriber, p) =>
+                p !== 'subscribe' ? bound(subscriber, p) : async (channel: string) => (await beforeSubscribe(), subscriber.subscribe(channel)),
+            }),
+  });
+}
+
+describe('RedisTokenSynchronizer (one token request per fleet)', () => {
+  let admin: Redis;
+  let endpoint: TokenEndpointStub;
+  let prefix: string;
+  const closers: Array<() => Promise<unknown>> = [];
+
+  /** A process's cache and synchroniser on the shared Redis. */
+  const replica = async (lockTtlMs: number, wrap: (c: RedisClient) => RedisClient = (c) => c) => {
+    const cache = new RedisTokenCache(wrap(await createRedisClient(REDIS_URL)), { keyPrefix: prefix });
+    const sync = new RedisTokenSynchronizer(cache, { lockTtlMs });
+    closers.push(() => sync.close().then(() => cache.close()));
+    return { cache, sync };
+  };
+  const lockKey = () => `${prefix}lock:entry`;
+
+  beforeAll(async () => {
+    Logger.overrideLogger(false);
+    admin = new Redis(REDIS_URL);
+    endpoint = await new TokenEndpointStub().start();
+  });
+  afterAll(async () => {
+    admin.disconnect();
+    await endpoint.close();
+    Logger.overrideLogger(['log', 'warn', 'error']);
+  });
+  beforeEach(() => {
+    prefix = `nest-m2m-test:${randomBytes(6).toString('hex')}:`;
+    endpoint.requests = 0;
+    endpoint.delayMs = 0;
+  });
+  afterEach(async () => {
+    await Promise.all(closers.splice(0).map((close) => close()));
+    const keys = await admin.keys(`${prefix}*`);
+    if (keys.length > 0) await admin.del(...keys);
+  });
+
+  it('two_services_sharing_redis_make_one_token_request_and_the_waiter_wakes_on_the_holders_message_not_at_the_lock_ttl', async () => {
+    endpoint.delayMs = 300;
+    const options = { tokenEndpoint: endpoint.url, clientId: 'svc', clientSecret: 'secret', cacheUrl: REDIS_URL, cacheKeyPrefix: prefix };
+    const [a, b] = [new M2MTokenService(options), new M2MTokenService(options)];
+    closers.push(() => a.onModuleDestroy(), () => b.onModuleDestroy());
+    const lockTtlMs = 5000 * 3 + 2000; // the defaults: requestTimeoutMs × maxAttempts + 2 s
+    const first = a.getToken({ audience: API });
+    await vi.waitFor(() => expect(endpoint.requests).toBe(1)); // a holds the lock; its answer takes 300 ms
+    const started = Date.now();
+    const second = await b.getToken({ audience: API });
+    const waitedMs = Date.now() - started;
+    expect(second.accessToken).toBe((await first).accessToken);
+    expect(endpoint.requests).toBe(1);
+    expect(b.stats().tokenRequests).toBe(0);
+    expect(waitedMs).toBeLessThan(lockTtlMs / 10);
+  });
+
+  it('a_token_stored_while_the_waiter_was_subscribing_is_found_by_its_re_check_not_at_the_lock_ttl', async () => {
+    const lockTtlMs = 10_000;
+    const holder = await replica(lockTtlMs);
+    let letHolderFinish!: () => void;
+    const holderMayFinish = new Promise<void>((resolve) => (letHolderFinish = resolve));
+    const holderDone = holder.sync.run('entry', async () => {
+      await holderMayFinish;
+      const token = valid('from-the-holder');
+      await holder.cache.set('entry', token);
+      return token;
+    });
+    await vi.waitFor(async () => expect(await admin.get(lockKey())).not.toBeNull());
+
+    // The waiter's SUBSCRIBE reaches Redis only after the holder stored, released and published.
+    let subscribing!: () => void;
+    const waiterIsSubscribing = new Promise<void>((resolve) => (subscribing = resolve));
+    const waiter = await replica(lockTtlMs, (c) => withSlowSubscribe(c, () => (subscribing(), holderDone.then(() => {}))));
+    let waiterFetches = 0;
+    const started = Date.now();
+    const result = waiter.sync.run('entry', async () => (waiterFetches++, valid('fetched-by-the-waiter')));
+    await waiterIsSubscribing;
+    letHolderFinish();
+
+    expect((await result).accessToken).toBe('from-the-holder');
+    expect(waiterFetches).toBe(0);
+    expect(Date.now() - started).toBeLessThan(lockTtlMs / 10);
+  });
+
+  it('a_holder_that_died_keeps_its_lock_until_the_ttl_and_then_the_waiter_fetches', async () => {
+    const lockTtlMs = 400;
+    const { cache, sync } = await replica(lockTtlMs);
+    await admin.set(lockKey(), 'a-holder-that-died', 'PX', lockTtlMs);
+    const lockSeenByFetch: Array<string | null> = [];
+    const token = await sync.run('entry', async () => {
+      lockSeenByFetch.push(await admin.get(lockKey()));
+      const fetched = valid('fetched-by-the-waiter');
+      await cache.set('entry', fetched);
+      return fetched;
+    });
+    expect(token.accessToken).toBe('fetched-by-the-waiter');
+    expect(lockSeenByFetch).toHaveLength(1);
+    expect(lockSeenByFetch[0]).not.toBe('a-holder-that-died');
+  });
+
+  it('a_waiter_that_still_has_a_valid_token_serves_it_instead_of_waiting', async () => {
+    const { sync } = await replica(10_000);
+    await admin.set(lockKey(), 'a-busy-holder', 'PX', 10_000);
+    let fetches = 0;
+    const current = valid('still-valid');
+    expect(await sync.run('entry', async () => (fetches++, valid('new')), current)).toBe(current);
+    expect(fetches).toBe(0);
+  });
+});

@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import { systemClock, type Clock } from '../clock.js';
+import { FAILED } from './redis-connection.js';
+import { RedisNotifications, type Subscription } from './redis-notifications.js';
+import type { RedisTokenCache } from './redis-token.cache.js';
+import type { CachedToken } from './token-cache.js';
+import { isFresh, isUnexpired } from './token-lifetime.js';
+import { LocalTokenSynchronizer, type TokenSynchronizer } from './token-synchronizer.js';
+
+// Only the owner deletes its lock (a holder whose lock lapsed must not free its successor's); the
+// waiters are told either way, and only now, after the token was stored.
+const RELEASE_AND_NOTIFY = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return redis.call('PUBLISH', ARGV[2], 'released')`;
+
+export interface RedisTokenSynchronizerOptions {
+  /** Lifetime of a lock: the holder's whole retry sequence. A holder that died frees its entry after it; nobody waits longer. */
+  lockTtlMs: number;
+  /** Time source of the freshness decisions. Default: the system clock. */
+  clock?: Clock;
+}
+
+/**
+ * One token request per cache entry for the whole fleet, by a lock in Redis (`SET NX PX`). The holder
+ * re-reads the cache (another process may have just stored a token), fetches, stores, then releases
+ * the lock and publishes on the entry's channel. A process that finds the lock taken serves its own
+ * still-valid token if it has one; otherwise it waits for that message instead of polling, at most
+ * the lock TTL (a holder that died), and then takes the lapsed lock or fetches anyway.
+ *
+ * Lost wake-up: the waiter subscribes first and only then re-reads the cache and retries the lock, so
+ * a token stored (or a lock released) before the subscription took effect is seen by that re-check,
+ * and one stored after it arrives as a message. Without Redis there is no fleet to coordinate with:
+ * each process fetches for itself.
+ */
+export class RedisTokenSynchronizer implements TokenSynchronizer {
+  private readonly local = new LocalTokenSynchronizer();
+  private readonly clock: Clock;
+  private readonly notifications: RedisNotifications;
+
+  constructor(
+    private readonly cache: RedisTokenCache,
+    private readonly options: RedisTokenSynchronizerOptions,
+  ) {
+    this.clock = options.clock ?? systemClock;
+    this.notifications = new RedisNotifications(cache.connection.client);
+  }
+
+  run(key: string, fetch: () => Promise<CachedToken>, current?: CachedToken): Promise<CachedToken> {
+    return this.local.run(key, () => this.acrossFleet(key, fetch, current));
+  }
+
+  async close(): Promise<void> {
+    await this.notifications.close();
+  }
+
+  private async acrossFleet(key: string, fetch: () => Promise<CachedToken>, current?: CachedToken): Promise<CachedToken> {
+    // Real time, not the clock: this bounds a wait on a Redis TTL.
+    const deadline = Date.now() + this.options.lockTtlMs;
+    let subscription: Subscription | undefined;
+    try {
+      for (;;) {
+        if (subscription) {
+          const shared = await this.cache.get(key);
+          if (shared) return shared;
+        }
+        const release = await this.tryLock(key);
+        if (release) return await this.holding(key, fetch, release);
+        if (current && isUnexpired(current, this.clock.now())) return current;
+        if (!subscription) {
+          subscription = await this.notifications.subscribe(this.channel(key));
+          if (!subscription) return await fetch();
+          continue; // re-check after subscribing: what happened before it sent no message we can hear
+        }
+        const remainingMs = deadline - Date.now();
+        if (remainingMs <= 0) return await fetch();
+        await subscription.next(remainingMs);
+      }
+    } finally {
+      await subscription?.close();
+    }
+  }
+
+  private async holding(key: string, fetch: () => Promise<CachedToken>, release: () => Promise<void>): Promise<CachedToken> {
+    try {
+      // Another process may have stored a token between the caller's read and this lock.
+      const fresh = await this.cache.get(key);
+      if (fresh && isFresh(fresh, this.clock.now())) return fresh;
+      return await fetch();
+    } finally {
+      await release();
+    }
+  }
+
+  /** The lock's release if this process may fetch now; undefined if another process holds it. */
+  private async tryLock(key: string): Promise<(() => Promise<void>) | undefined> {
+    const lockKey = `${this.cache.prefix}lock:${key}`;
+    const owner = randomUUID();
+    const { connection } = this.cache;
+    const acquired = await connection.command((r) => r.set(lockKey, owner, 'PX', this.options.lockTtlMs, 'NX'));
+    if (acquired === null) return undefined;
+    if (acquired === FAILED) return async () => {}; // Redis unreachable: nothing to release, nobody to tell
+    return async () => {
+      await connection.command((r) => r.eval(RELEASE_AND_NOTIFY, 1, lockKey, owner, this.channel(key)));
+    };
+  }
+
+  private channel(key: string): string {
+    return `${this.cache.prefix}renewed:${key}`;
+  }
+}

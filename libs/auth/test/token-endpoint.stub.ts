@@ -1,0 +1,63 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/**
+ * A client-credentials token endpoint for the M2M specs, on 127.0.0.1:0: every request gets a new
+ * opaque token (`token-1`, `token-2`…, so expiry is `expires_in` alone), after `delayMs`; `failNext`
+ * turns the next answers into OAuth errors.
+ */
+export class TokenEndpointStub {
+  /** Token requests received, answered or not. */
+  requests = 0;
+  delayMs = 0;
+  expiresIn = 3600;
+  private failures: number[] = [];
+  private server?: Server;
+
+  get url(): string {
+    const { port } = this.server!.address() as AddressInfo;
+    return `http://127.0.0.1:${port}/oauth/token`;
+  }
+
+  /** The next `count` requests are answered `status` with an RFC 6749 §5.2 error body. */
+  failNext(count: number, status = 503): void {
+    this.failures.push(...Array.from({ length: count }, () => status));
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => {
+      const n = ++this.requests;
+      req.resume();
+      req.on('end', async () => {
+        await sleep(this.delayMs);
+        const status = this.failures.shift();
+        const body = status
+          ? { error: status >= 500 ? 'temporarily_unavailable' : 'invalid_client', error_description: `stub answered ${status}` }
+          : { access_token: `token-${n}`, token_type: 'Bearer', expires_in: this.expiresIn };
+        res.writeHead(status ?? 200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    return this;
+  }
+
+  async close(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+  }
+}
+
+/** A clock that moves only when told to. */
+export function manualClock(start = 1_800_000_000_000): { now(): number; advance(ms: number): void; set(ms: number): void } {
+  let now = start;
+  return {
+    now: () => now,
+    advance: (ms) => {
+      now += ms;
+    },
+    set: (ms) => {
+      now = ms;
+    },
+  };
+}
