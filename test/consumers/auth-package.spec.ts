@@ -1,9 +1,11 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ROOT } from '../helpers/built-app.js';
 import { describeOutput, killRunningCommands, run, runOk } from './helpers/commands.js';
+import { rootVersion } from './helpers/consumer-app.js';
 import { installFootprint, type PackageLock } from './helpers/install-footprint.js';
 
 /**
@@ -71,40 +73,57 @@ describe('the packed libraries', { timeout: 300_000 }, () => {
         ].join('\n'),
       );
       expect(footprint.total).toBeLessThan(INSTALL_CEILING);
+      // The issue's target: what the package itself brings, beyond the Nest/passport peers an app has.
+      expect(footprint.ownDependenciesOnly).toBeLessThan(40);
     });
 
-    // ioredis is an optional peer (peerDependenciesMeta): npm does not install it, so nothing that
-    // does not use Redis may need it to load or to type-check.
-    it('both_entries_load_with_import_and_require_without_the_optional_peer_ioredis', async () => {
+    /** Loads each entry with `import` and with `require` (CommonJS apps: Node's require(esm)). */
+    async function loadFailures(entries: string[]): Promise<string[]> {
       const failures: string[] = [];
-      for (const entry of ['@nest-m2m/auth', '@nest-m2m/auth/m2m']) {
-        const loaders = [
-          ['--input-type=module', '-e', `await import(${JSON.stringify(entry)})`],
-          ['-e', `require(${JSON.stringify(entry)})`],
-        ];
-        for (const args of loaders) {
+      for (const entry of entries) {
+        for (const args of [['--input-type=module', '-e', `await import(${JSON.stringify(entry)})`], ['-e', `require(${JSON.stringify(entry)})`]]) {
           const result = await run('node', args, { cwd: dir });
           if (result.code !== 0) failures.push(`node ${args.join(' ')}: exit ${result.code}\n${result.stderr.split('\n').filter((l) => /Error|imported from/.test(l)).slice(0, 2).join('\n')}`);
         }
       }
-      expect(failures, failures.join('\n\n')).toEqual([]);
-    });
+      return failures;
+    }
 
-    it('both_entries_type_check_without_the_optional_peer_ioredis', async () => {
-      await writeFile(
-        join(dir, 'check.ts'),
-        [
-          "import { AuthModule, ScopesGuard, Scopes, type AuthPrincipal } from '@nest-m2m/auth';",
-          "import { M2MModule, M2MTokenService, type M2MModuleOptions } from '@nest-m2m/auth/m2m';",
-          'export const used = [AuthModule, ScopesGuard, Scopes, M2MModule, M2MTokenService];',
-          'export type Used = AuthPrincipal | M2MModuleOptions;',
-          '',
-        ].join('\n'),
-      );
+    /** Type-checks `source` with skipLibCheck false and the repository's TypeScript (the version the apps install). */
+    async function typeCheck(source: string[]) {
+      await writeFile(join(dir, 'check.ts'), [...source, ''].join('\n'));
       const compilerOptions = { module: 'nodenext', moduleResolution: 'nodenext', target: 'ES2023', strict: true, skipLibCheck: false, noEmit: true, types: ['node'] };
       await writeFile(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['check.ts'] }));
-      // The repository's TypeScript (the same version the apps install), so the project stays as npm left it.
-      const tsc = await run('node', [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--pretty', 'false'], { cwd: dir });
+      return run('node', [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--pretty', 'false'], { cwd: dir });
+    }
+
+    // Optional peers (peerDependenciesMeta) are not installed by npm: @nestjs/axios and axios are for
+    // the ./m2m entry only, ioredis for a Redis token cache only.
+    it('the_incoming_entry_loads_and_type_checks_without_any_optional_peer', async () => {
+      for (const optional of ['@nestjs/axios', 'axios', 'ioredis']) expect(existsSync(join(dir, 'node_modules', optional)), optional).toBe(false);
+      const failures = await loadFailures(['@nest-m2m/auth']);
+      expect(failures, failures.join('\n\n')).toEqual([]);
+      // @nestjs/passport's own declarations import passport's types: any app with skipLibCheck false has them.
+      await runOk('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--no-save', '@types/passport@^1.0.17'], { cwd: dir });
+      const tsc = await typeCheck([
+        "import { AuthModule, ScopesGuard, Scopes, Principal, routeRequirements, type AuthPrincipal, type TokenClaims } from '@nest-m2m/auth';",
+        'export const used = [AuthModule, ScopesGuard, Scopes, Principal, routeRequirements];',
+        'export type Used = AuthPrincipal | TokenClaims;',
+      ]);
+      expect(tsc.code, describeOutput(tsc)).toBe(0);
+    });
+
+    it('the_m2m_entry_loads_and_type_checks_with_its_http_peers_and_without_the_optional_peer_ioredis', async () => {
+      await runOk('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--no-save', '@types/passport@^1.0.17', `@nestjs/axios@${rootVersion('@nestjs/axios')}`, `axios@${rootVersion('axios')}`], { cwd: dir });
+      expect(existsSync(join(dir, 'node_modules', 'ioredis'))).toBe(false);
+      const failures = await loadFailures(['@nest-m2m/auth', '@nest-m2m/auth/m2m']);
+      expect(failures, failures.join('\n\n')).toEqual([]);
+      const tsc = await typeCheck([
+        "import { AuthModule, ScopesGuard, Scopes, type AuthPrincipal } from '@nest-m2m/auth';",
+        "import { M2MModule, M2MTokenService, RedisTokenCache, type M2MModuleOptions } from '@nest-m2m/auth/m2m';",
+        'export const used = [AuthModule, ScopesGuard, Scopes, M2MModule, M2MTokenService, RedisTokenCache];',
+        'export type Used = AuthPrincipal | M2MModuleOptions;',
+      ]);
       expect(tsc.code, describeOutput(tsc)).toBe(0);
     });
   });

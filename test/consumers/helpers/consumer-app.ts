@@ -43,14 +43,6 @@ export function previousMinorRange(version: string): string {
   return `~${major}.${minor - 1}.0`;
 }
 
-/**
- * WORKAROUND, remove once `@nest-m2m/auth/m2m` loads without it: ioredis is an optional peer, but
- * dist/m2m/redis-token.cache.js imports it statically, so without it the m2m entry fails with
- * ERR_MODULE_NOT_FOUND and its types with TS2307. auth-package.spec.ts checks exactly that and stays
- * red until it is fixed; the apps install ioredis so that everything else is still checked.
- */
-const OPTIONAL_PEER_WORKAROUND = { ioredis: rootVersion('ioredis') };
-
 const BASE_COMPILER_OPTIONS = {
   target: 'ES2023',
   lib: ['ES2023'],
@@ -86,7 +78,6 @@ export async function createConsumerApp(root: string, spec: ConsumerAppSpec, pac
       passport: rootVersion('passport'),
       'reflect-metadata': rootVersion('reflect-metadata'),
       rxjs: rootVersion('rxjs'),
-      ...OPTIONAL_PEER_WORKAROUND,
     },
     devDependencies: {
       '@nest-m2m/dev-issuer': `file:${packed.devIssuer.tarball}`,
