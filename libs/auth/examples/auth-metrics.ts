@@ -9,8 +9,8 @@ export class AuthMetrics {
 
   constructor(events: AuthEvents) {
     events.on({
-      rejected: (reason, status) => {
-        const key = `${reason} ${status}`; // e.g. 'expired 401', 'insufficient_scope 403'
+      rejected: (code, status) => {
+        const key = `${code} ${status}`; // e.g. 'ERR_AUTH_TOKEN_EXPIRED 401', 'ERR_AUTH_INSUFFICIENT_SCOPE 403'
         this.rejections.set(key, (this.rejections.get(key) ?? 0) + 1);
       },
       jwksFetched: (outcome) => {
