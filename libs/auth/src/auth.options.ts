@@ -14,7 +14,10 @@ export interface AuthModuleOptions {
   clockToleranceSeconds?: number;
   /** `WWW-Authenticate` realm. Default `'api'`. */
   realm?: string;
-  /** Rejects tokens that are not Auth0 client-credentials tokens (`gty` and `sub` `…@clients`). */
+  /**
+   * Accepts only tokens issued to a machine client: Auth0's (`gty: client-credentials` and `sub`
+   * `<client_id>@clients`) or RFC 9068's (`sub` equal to `client_id`, no `gty`).
+   */
   m2mOnly?: boolean;
   /** Only these client ids (from `azp`/`client_id`/`sub`) are accepted. */
   allowedClientIds?: string[];

@@ -28,8 +28,9 @@ export type JwksFetchOutcome = 'success' | 'failure';
 
 /**
  * The issuer's signing keys, after jose's `jwks/remote.ts`: one pending fetch shared by all
- * callers, a cooldown before refetching for an unknown kid, and one freshness helper (`isFreshFor`)
- * behind every time decision.
+ * callers, an unknown kid refetched only when the last fetch predates the token's `iat` (at most one
+ * fetch per second), a cooldown between retries after a failed fetch, and one freshness helper
+ * (`isFreshFor`) behind every time decision.
  *
  * jwks-rsa fetches the JWKS (its `JwksClient`, with our fetcher for a hard deadline, no redirects
  * and a size limit): DESIGN.md specifies the product with jwks-rsa. Importing the keys is ours

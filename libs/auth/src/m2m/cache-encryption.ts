@@ -7,7 +7,11 @@ const VERSION = 'v1';
  * entry copied under another key (another audience) fails to decrypt instead of being served.
  */
 export class CacheEncryption {
-  constructor(private readonly key: Buffer) {}
+  constructor(private readonly key: Buffer) {
+    // A wrong-length key would otherwise fail every write inside the Redis cache's outage handling,
+    // silently leaving tokens in-process only: misuse is a TypeError at construction (jose's habit).
+    if (!Buffer.isBuffer(key) || key.length !== 32) throw new TypeError('CacheEncryption needs a 32-byte key (AES-256-GCM)');
+  }
 
   encrypt(plaintext: string, aad: string): string {
     const iv = randomBytes(12);

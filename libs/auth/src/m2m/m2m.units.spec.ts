@@ -90,3 +90,12 @@ describe('options', () => {
     );
   });
 });
+
+describe('CacheEncryption', () => {
+  it('a_key_that_is_not_32_bytes_is_a_type_error_at_construction', () => {
+    for (const key of [randomBytes(16), randomBytes(31), randomBytes(33), Buffer.alloc(0)]) {
+      expect(() => new CacheEncryption(key), `${key.length} bytes`).toThrow(new TypeError('CacheEncryption needs a 32-byte key (AES-256-GCM)'));
+    }
+    expect(() => new CacheEncryption(randomBytes(32))).not.toThrow();
+  });
+});
