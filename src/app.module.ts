@@ -80,8 +80,11 @@ function m2mModule(appConfig: AppConfig): DynamicModule {
         refreshBufferSeconds: config.env.TOKEN_REFRESH_BUFFER_SECONDS,
         backgroundRefresh: config.env.TOKEN_BACKGROUND_REFRESH,
         cacheUrl: config.env.TOKEN_CACHE_URL,
+        cacheKeyPrefix: config.env.TOKEN_CACHE_KEY_PREFIX,
         cacheEncryptionKey: config.env.TOKEN_CACHE_ENCRYPTION_KEY,
-        siblings: config.audit ? [{ name: AUDIT_SIBLING, baseUrl: config.audit.url, audience: config.audit.audience }] : [],
+        siblings: config.audit
+          ? [{ name: AUDIT_SIBLING, baseUrl: config.audit.url, audience: config.audit.audience, scopes: config.audit.scopes }]
+          : [],
       };
     },
   });

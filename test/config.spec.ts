@@ -80,6 +80,22 @@ describe('configuration', () => {
     ).toContain('AUTH_CLIENT_PRIVATE_KEY_FILE: cannot be read');
   });
 
+  it('the_audit_token_asks_for_write_audit_unless_audit_service_scopes_says_otherwise', () => {
+    const base = { AUTH_ISSUER_URL: 'https://login.example.com', AUTH0_AUDIENCE: 'api', AUTH0_CLIENT_ID: 'svc', AUTH0_CLIENT_SECRET: 's' };
+    const sibling = { ...base, AUDIT_SERVICE_URL: 'https://audit.example.com', AUDIT_SERVICE_AUDIENCE: 'https://audit.example.com/api' };
+    expect(loadConfig(sibling).audit).toEqual({ url: 'https://audit.example.com', audience: 'https://audit.example.com/api', scopes: ['write:audit'] });
+    expect(loadConfig({ ...sibling, AUDIT_SERVICE_SCOPES: ' ' }).audit?.scopes).toEqual(['write:audit']);
+    expect(loadConfig({ ...sibling, AUDIT_SERVICE_SCOPES: 'audit.write  audit.tenant,extra' }).audit?.scopes).toEqual(['audit.write', 'audit.tenant', 'extra']);
+    expect(problemsOf({ ...sibling, AUDIT_SERVICE_SCOPES: 'write:audit "quoted"' }).join()).toContain('AUDIT_SERVICE_SCOPES: must be OAuth scopes');
+  });
+
+  it('token_cache_key_prefix_is_validated_and_needs_token_cache_url', () => {
+    const base = { AUTH_ISSUER_URL: 'https://login.example.com', AUTH0_AUDIENCE: 'api' };
+    expect(loadConfig({ ...base, TOKEN_CACHE_URL: 'redis://127.0.0.1:6379', TOKEN_CACHE_KEY_PREFIX: 'orders:prod:' }).env.TOKEN_CACHE_KEY_PREFIX).toBe('orders:prod:');
+    expect(problemsOf({ ...base, TOKEN_CACHE_KEY_PREFIX: 'orders:' }).join()).toContain('TOKEN_CACHE_KEY_PREFIX: is only used with TOKEN_CACHE_URL');
+    expect(problemsOf({ ...base, TOKEN_CACHE_URL: 'redis://127.0.0.1:6379', TOKEN_CACHE_KEY_PREFIX: 'has space' }).join()).toContain('TOKEN_CACHE_KEY_PREFIX');
+  });
+
   it('booting_the_app_with_bad_configuration_fails_with_the_config_error', async () => {
     await expect(createApp({ env: { NODE_ENV: 'production', AUTH0_DOMAIN: undefined, AUTH_ISSUER_URL: undefined } }, false)).rejects.toThrow(
       /AUTH0_DOMAIN or AUTH_ISSUER_URL/,

@@ -80,6 +80,7 @@ describe('OpenAPI document at /docs-json', () => {
 
   it('the_documented_scopes_are_the_contract_of_design_md', () => {
     expect(doc.paths['/internal/documents/{id}'].get.security).toEqual([{ oauth2: ['read:documents'] }]);
+    expect(doc.paths['/internal/documents/{id}'].put.security).toEqual([{ oauth2: ['write:documents'] }]);
     expect(doc.paths['/internal/documents/{id}'].delete.security).toEqual([{ oauth2: ['delete:documents'] }]);
     expect(doc.paths['/internal/data'].get.security).toEqual([{ oauth2: [] }]);
   });
@@ -88,7 +89,27 @@ describe('OpenAPI document at /docs-json', () => {
     const flow = doc.components.securitySchemes.oauth2.flows.clientCredentials;
     expect(doc.components.securitySchemes.oauth2.type).toBe('oauth2');
     expect(flow.tokenUrl).toBe(`${issuer.url}/oauth/token`);
-    expect(Object.keys(flow.scopes).sort()).toEqual(['delete:documents', 'read:audit', 'read:documents', 'write:audit']);
+    expect(Object.keys(flow.scopes).sort()).toEqual(['delete:documents', 'read:audit', 'read:documents', 'write:audit', 'write:documents']);
+  });
+
+  it('the_put_of_a_document_documents_its_json_body_the_validation_rules_and_its_answers', () => {
+    const put = doc.paths['/internal/documents/{id}'].put;
+    expect(put.requestBody).toEqual({
+      required: true,
+      content: {
+        'application/json': {
+          schema: {
+            type: 'object',
+            properties: { title: { type: 'string', minLength: 1, maxLength: 200, pattern: '\\S' }, body: { type: 'string', maxLength: 10000 } },
+            required: ['title', 'body'],
+            additionalProperties: false,
+          },
+        },
+      },
+    });
+    expect(put.parameters).toEqual([{ name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9._~-]{1,64}$', maxLength: 64 } }]);
+    expect(Object.keys(put.responses).sort()).toEqual(['200', '201', '400', '401', '403', '413', '415', '503', '507']);
+    expect(put.responses['201'].content['application/json'].schema.required).toEqual(['id', 'title', 'body']);
   });
 
   it('the_ui_and_the_document_are_public', async () => {

@@ -23,7 +23,8 @@ export interface AppConfig {
     dialect: 'auth0' | 'standard';
     tokenEndpoint?: string;
   };
-  audit?: { url: string; audience: string };
+  /** The audit sibling, and the scopes its token is asked for (`AUDIT_SERVICE_SCOPES`). */
+  audit?: { url: string; audience: string; scopes: string[] };
 }
 
 export function validateEnv(raw: Record<string, unknown>): Env {
@@ -77,7 +78,10 @@ export function toAppConfig(env: Env): AppConfig {
           tokenEndpoint: configuredTokenEndpoint(env),
         }
       : undefined,
-    audit: env.AUDIT_SERVICE_URL && env.AUDIT_SERVICE_AUDIENCE ? { url: env.AUDIT_SERVICE_URL, audience: env.AUDIT_SERVICE_AUDIENCE } : undefined,
+    audit:
+      env.AUDIT_SERVICE_URL && env.AUDIT_SERVICE_AUDIENCE
+        ? { url: env.AUDIT_SERVICE_URL, audience: env.AUDIT_SERVICE_AUDIENCE, scopes: env.AUDIT_SERVICE_SCOPES }
+        : undefined,
   };
 }
 

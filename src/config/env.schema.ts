@@ -2,6 +2,8 @@ import { z } from 'zod';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 const ASYMMETRIC_ALG = /^(RS|PS|ES)(256|384|512)$|^EdDSA$/;
+/** RFC 6749 §3.3 scope-token: printable ASCII except space, `"` and `\`. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
 const list = (value: string | undefined) => (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
@@ -59,6 +61,7 @@ export const envSchema = z
     AUTH_CLIENT_PRIVATE_KEY_FILE: opt(z.string()),
     AUTH_TOKEN_DIALECT: opt(z.enum(['auth0', 'standard'])),
     TOKEN_CACHE_URL: opt(z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')),
+    TOKEN_CACHE_KEY_PREFIX: opt(z.string().regex(/^[\x21-\x7E]{1,100}$/, 'must be 1-100 printable characters without spaces')),
     TOKEN_CACHE_ENCRYPTION_KEY: opt(z.string().regex(/^([0-9a-f]{64}|[A-Za-z0-9+/_-]{43}=?)$/i, 'must be 32 bytes, hex or base64')),
     TOKEN_REFRESH_BUFFER_SECONDS: int(60, 0, 3600),
     TOKEN_BACKGROUND_REFRESH: bool(false),
@@ -66,6 +69,11 @@ export const envSchema = z
 
     AUDIT_SERVICE_URL: opt(httpsUrl),
     AUDIT_SERVICE_AUDIENCE: opt(z.string()),
+    // Standards issuers grant only the scopes asked for (Auth0 grants every authorized one): without
+    // `write:audit` in the request the audit API refuses the token and every deletion fails.
+    AUDIT_SERVICE_SCOPES: opt(z.string())
+      .transform((v) => (v === undefined ? ['write:audit'] : v.split(/[\s,]+/).filter(Boolean)))
+      .refine((scopes) => scopes.every((s) => SCOPE_TOKEN.test(s)), 'must be OAuth scopes (RFC 6749 §3.3), space- or comma-separated'),
 
     DEV_ISSUER_PORT: int(0, 0, 65535),
   });
@@ -96,7 +104,9 @@ export function crossFieldProblems(raw: Record<string, unknown>): Array<[variabl
     if (!present(raw.AUDIT_SERVICE_AUDIENCE)) problems.push(['AUDIT_SERVICE_AUDIENCE', 'is required with AUDIT_SERVICE_URL']);
     if (!present(raw.AUTH0_CLIENT_ID)) problems.push(['AUTH0_CLIENT_ID', 'is required with AUDIT_SERVICE_URL (the service calls it with its own M2M token)']);
   }
-  if (present(raw.TOKEN_CACHE_ENCRYPTION_KEY) && !present(raw.TOKEN_CACHE_URL)) problems.push(['TOKEN_CACHE_ENCRYPTION_KEY', 'is only used with TOKEN_CACHE_URL']);
+  for (const name of ['TOKEN_CACHE_KEY_PREFIX', 'TOKEN_CACHE_ENCRYPTION_KEY']) {
+    if (present(raw[name]) && !present(raw.TOKEN_CACHE_URL)) problems.push([name, 'is only used with TOKEN_CACHE_URL']);
+  }
   return problems;
 }
 

@@ -1,6 +1,7 @@
-import { Injectable, NotFoundException } from '@nestjs/common';
+import { HttpException, HttpStatus, Injectable, NotFoundException } from '@nestjs/common';
 import { AuditRecorder } from '../audit/audit-event.js';
-import { type Document, DocumentsStore } from './documents.store.js';
+import type { DocumentInput } from './document-input.body.js';
+import { type Document, DocumentsFullError, DocumentsStore } from './documents.store.js';
 
 @Injectable()
 export class DocumentsService {
@@ -11,6 +12,19 @@ export class DocumentsService {
 
   find(id: string): Document | undefined {
     return this.store.find(id);
+  }
+
+  /** Creates or replaces the document `id`; 507 when a new one does not fit in the store. */
+  put(id: string, input: DocumentInput): { created: boolean; document: Document } {
+    const document: Document = { id, title: input.title, body: input.body };
+    try {
+      return { ...this.store.put(document), document };
+    } catch (err) {
+      if (!(err instanceof DocumentsFullError)) throw err;
+      // RFC 4918 §11.5: the server cannot store the representation needed to complete the request.
+      const status = HttpStatus.INSUFFICIENT_STORAGE;
+      throw new HttpException({ statusCode: status, error: 'Insufficient Storage', message: err.message }, status);
+    }
   }
 
   /**

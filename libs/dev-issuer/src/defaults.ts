@@ -5,7 +5,7 @@ export const AUDIT_API_AUDIENCE = 'https://audit.nest-m2m.local';
 
 /** The two sample APIs of nest-m2m, with RBAC so tokens carry `permissions` like Auth0's. */
 export const DEFAULT_APIS: readonly DevIssuerApi[] = [
-  { identifier: DOCUMENTS_API_AUDIENCE, name: 'Documents API', scopes: ['read:documents', 'delete:documents'], rbac: true },
+  { identifier: DOCUMENTS_API_AUDIENCE, name: 'Documents API', scopes: ['read:documents', 'write:documents', 'delete:documents'], rbac: true },
   { identifier: AUDIT_API_AUDIENCE, name: 'Audit API', scopes: ['write:audit', 'read:audit'], rbac: true },
 ];
 
@@ -18,7 +18,7 @@ export const DEFAULT_CLIENTS: readonly DevIssuerClient[] = [
     clientId: 'documents-caller',
     name: 'Documents caller',
     tokenEndpointAuthMethod: 'any',
-    grants: [{ audience: DOCUMENTS_API_AUDIENCE, scopes: ['read:documents', 'delete:documents'] }],
+    grants: [{ audience: DOCUMENTS_API_AUDIENCE, scopes: ['read:documents', 'write:documents', 'delete:documents'] }],
   },
   {
     clientId: 'nest-m2m-service',

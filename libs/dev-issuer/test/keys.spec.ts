@@ -52,7 +52,7 @@ describe('dev issuer discovery and JWKS', () => {
       token_endpoint_auth_signing_alg_values_supported: ['RS256', 'PS256', 'ES256'],
       id_token_signing_alg_values_supported: ['RS256'],
     });
-    expect(body.scopes_supported).toEqual(['read:documents', 'delete:documents', 'write:audit', 'read:audit']);
+    expect(body.scopes_supported).toEqual(['read:documents', 'write:documents', 'delete:documents', 'write:audit', 'read:audit']);
   });
 
   it('answers unknown paths with a JSON 404 and wrong methods with 405 and Allow', async () => {

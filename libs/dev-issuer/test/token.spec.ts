@@ -352,7 +352,7 @@ describe('dev issuer defaults', () => {
     try {
       const clients = Object.fromEntries(first.config.clients.map((c) => [c.clientId, c]));
       expect(Object.keys(clients)).toEqual(['documents-caller', 'nest-m2m-service', 'auditor']);
-      expect(clients['documents-caller']!.grants).toEqual([{ audience: DOCUMENTS_API_AUDIENCE, scopes: ['read:documents', 'delete:documents'] }]);
+      expect(clients['documents-caller']!.grants).toEqual([{ audience: DOCUMENTS_API_AUDIENCE, scopes: ['read:documents', 'write:documents', 'delete:documents'] }]);
       expect(clients['nest-m2m-service']!.grants).toEqual([{ audience: AUDIT_API_AUDIENCE, scopes: ['write:audit'] }]);
       expect(clients['auditor']!.grants).toEqual([{ audience: AUDIT_API_AUDIENCE, scopes: ['read:audit'] }]);
       for (const client of first.config.clients) expect(client.clientSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
