@@ -1,7 +1,11 @@
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
+import { IssuerDiscovery, isSecureUrl } from '@nest-m2m/auth';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config/app-config.js';
+import { resolveTokenEndpoint } from '../src/config/token-endpoint.js';
 import { createApp } from '../src/bootstrap.js';
 
 const run = promisify(execFile);
@@ -53,6 +57,34 @@ describe('configuration', () => {
   it('plain_http_issuers_are_refused_unless_loopback', () => {
     expect(problemsOf({ AUTH_ISSUER_URL: 'http://issuer.example.com/', AUTH0_AUDIENCE: 'a' }).join()).toContain('AUTH_ISSUER_URL');
     expect(loadConfig({ AUTH_ISSUER_URL: 'http://127.0.0.1:9/', AUTH0_AUDIENCE: 'a' }).issuer.issuer).toBe('http://127.0.0.1:9/');
+  });
+
+  it('every_url_variable_follows_the_libraries_https_or_loopback_rule', () => {
+    const urls = ['https://issuer.example.com/', 'http://issuer.example.com/', 'http://127.0.0.2:9/', 'http://localhost:9/', 'http://[::1]:9/', 'http://10.0.0.1/', 'ftp://127.0.0.1/'];
+    for (const name of ['AUTH_ISSUER_URL', 'AUTH_JWKS_URI', 'AUTH_TOKEN_URL', 'AUDIT_SERVICE_URL']) {
+      for (const url of urls) {
+        const refused = problemsOf({ [name]: url, NODE_ENV: 'production' }).some((p) => p.startsWith(`${name}:`));
+        expect(refused, `${name}=${url}`).toBe(!isSecureUrl(url));
+      }
+    }
+  });
+
+  it('a_discovered_plain_http_token_endpoint_on_another_host_is_refused_with_the_rule', async () => {
+    let issuer = '';
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ issuer, jwks_uri: `${issuer}jwks.json`, token_endpoint: 'http://example.invalid/oauth/token' }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+      const config = loadConfig({ AUTH_ISSUER_URL: issuer, AUTH0_AUDIENCE: 'a', AUTH0_CLIENT_ID: 'svc', AUTH0_CLIENT_SECRET: 's' });
+      await expect(resolveTokenEndpoint(config, new IssuerDiscovery(issuer, 2000))).rejects.toThrow(
+        /token_endpoint http:\/\/example\.invalid\/oauth\/token, which must be an https:\/\/ URL/,
+      );
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it('auth0_domain_derives_issuer_jwks_token_endpoint_and_dialect', () => {

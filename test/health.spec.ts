@@ -32,6 +32,7 @@ describe('/health and /health/ready', () => {
     await app?.close();
     app = undefined;
     issuer.behaviour = { kind: 'ok' };
+    issuer.discovery = {};
   });
   afterAll(async () => {
     await issuer?.close();
@@ -68,6 +69,19 @@ describe('/health and /health/ready', () => {
     expect(ready.status).toBe(503);
     expect(ready.body.error.tokenEndpoint.status).toBe('down');
     expect(ready.body.details.signingKeys.status).toBe('up');
+  });
+
+  it('discovered_plain_http_endpoints_on_another_host_leave_the_service_not_ready_and_say_why', async () => {
+    // Never contacted: the rule refuses them before any request (example.invalid does not resolve either).
+    issuer.discovery = { jwks_uri: 'http://example.invalid/jwks.json', token_endpoint: 'http://example.invalid/oauth/token' };
+    const jwksFetches = issuer.jwksFetches;
+    await boot({ ...(await outgoing()) });
+    const ready = await get('/health/ready');
+    expect(ready.status).toBe(503);
+    expect(ready.body.error.signingKeys.status).toBe('down');
+    expect(ready.body.error.tokenEndpoint.status).toBe('down');
+    expect(JSON.stringify(ready.body.error.tokenEndpoint)).toMatch(/token_endpoint http:\/\/example\.invalid\/oauth\/token, which must be an https:\/\/ URL/);
+    expect(issuer.jwksFetches).toBe(jwksFetches);
   });
 
   it('with_a_redis_token_cache_redis_must_answer_ping', async () => {

@@ -1,6 +1,6 @@
+import { isSecureUrl, SECURE_URL_RULE } from '@nest-m2m/auth';
 import { z } from 'zod';
 
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 const ASYMMETRIC_ALG = /^(RS|PS|ES)(256|384|512)$|^EdDSA$/;
 /** RFC 6749 §3.3 scope-token: printable ASCII except space, `"` and `\`. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
@@ -16,15 +16,8 @@ const int = (fallback: number, min: number, max: number) =>
   z.preprocess(emptyToUndefined, z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(min).max(max).optional()).transform(
     (v) => v ?? fallback,
   );
-/** http(s) URL; plain http only for loopback hosts (local issuers and tests), never across a network. */
-const httpsUrl = z.string().refine((v) => {
-  try {
-    const u = new URL(v);
-    return u.protocol === 'https:' || (u.protocol === 'http:' && LOOPBACK_HOSTS.has(u.hostname));
-  } catch {
-    return false;
-  }
-}, 'must be an https:// URL (http:// only for 127.0.0.1/localhost)');
+/** The libraries' rule, the one the discovered URLs follow too: plain http only for loopback hosts. */
+const httpsUrl = z.string().refine(isSecureUrl, SECURE_URL_RULE);
 
 /** The environment contract of DESIGN.md; `.env.example` documents every variable. */
 export const envSchema = z

@@ -1,4 +1,5 @@
 import type { AuthModuleOptions } from './auth.options.js';
+import { isSecureUrl, SECURE_URL_RULE } from './secure-url.js';
 
 /**
  * One assertion per rule, each naming the option (misuse is a TypeError at construction, as in
@@ -29,11 +30,5 @@ export function assertAuthOptions(o: AuthModuleOptions): void {
 }
 
 function assertHttpUrl(value: string, name: string): void {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new TypeError(`'${name}' must be an absolute URL`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TypeError(`'${name}' must be an http(s) URL`);
+  if (!isSecureUrl(value)) throw new TypeError(`'${name}' ${SECURE_URL_RULE}`);
 }

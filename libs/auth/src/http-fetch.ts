@@ -1,4 +1,6 @@
-/** JSON over HTTP for discovery and JWKS: a hard deadline, no redirects, a size limit. */
+import { isSecureUrl, SECURE_URL_RULE } from './secure-url.js';
+
+/** JSON over HTTP for discovery and JWKS: https (or loopback), a hard deadline, no redirects, a size limit. */
 export class FetchError extends Error {
   constructor(message: string, readonly status?: number) {
     super(message);
@@ -9,6 +11,9 @@ export class FetchError extends Error {
 const MAX_BODY_BYTES = 512 * 1024;
 
 export async function fetchJson(url: string, timeoutMs: number): Promise<unknown> {
+  // The last line behind the option and discovery checks: a `resolveJwksUri` of the user's own
+  // must not send us to fetch keys over plain http across the network either.
+  if (!isSecureUrl(url)) throw new FetchError(`GET ${url} refused: the URL ${SECURE_URL_RULE}`);
   let response: Response;
   try {
     // redirect: 'error' — a JWKS or metadata document that moves is a configuration problem, and

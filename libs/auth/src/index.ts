@@ -15,5 +15,6 @@ export type { AuthPrincipal, TokenClaims } from './principal.js';
 export { Public } from './public.decorator.js';
 export { routeRequirements, type RouteRequirements } from './route-requirements.js';
 export { Scopes } from './scopes.decorator.js';
+export { isSecureUrl, SECURE_URL_RULE } from './secure-url.js';
 export { ScopesGuard } from './scopes.guard.js';
 export { VerifiedTokenCache } from './verified-token.cache.js';

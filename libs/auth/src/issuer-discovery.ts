@@ -1,4 +1,5 @@
 import { fetchJson, FetchError } from './http-fetch.js';
+import { isSecureUrl, SECURE_URL_RULE } from './secure-url.js';
 
 /** The parts of RFC 8414 / OpenID Connect Discovery metadata this module uses. */
 export interface IssuerMetadata {
@@ -64,11 +65,20 @@ export class IssuerDiscovery {
         problems.push(`${url} names issuer ${JSON.stringify(m?.issuer)}, expected ${JSON.stringify(this.issuer)}`);
         continue;
       }
-      if (typeof m.jwks_uri !== 'string' || !/^https?:\/\//.test(m.jwks_uri)) {
+      if (typeof m.jwks_uri !== 'string') {
         problems.push(`${url} has no usable jwks_uri`);
         continue;
       }
-      return { issuer: m.issuer, jwks_uri: m.jwks_uri, token_endpoint: typeof m.token_endpoint === 'string' ? m.token_endpoint : undefined };
+      const tokenEndpoint = typeof m.token_endpoint === 'string' ? m.token_endpoint : undefined;
+      // Discovered URLs obey the rule configured ones do: keys over plain http can be swapped by
+      // anyone on the path, and the token request carries the client secret. Refused here, before
+      // anything is sent to them, with the reason in the start-up and readiness errors.
+      const insecure = Object.entries({ jwks_uri: m.jwks_uri, token_endpoint: tokenEndpoint }).filter(([, v]) => v !== undefined && !isSecureUrl(v));
+      if (insecure.length) {
+        problems.push(...insecure.map(([name, v]) => `${url} names ${name} ${v}, which ${SECURE_URL_RULE}`));
+        continue;
+      }
+      return { issuer: m.issuer, jwks_uri: m.jwks_uri, token_endpoint: tokenEndpoint };
     }
     throw new FetchError(`Discovery for issuer ${this.issuer} failed: ${problems.join('; ')}`);
   }

@@ -36,6 +36,8 @@ export class TestIssuer {
   readonly keys: TestKey[] = [];
   jwksFetches = 0;
   behaviour: JwksBehaviour = { kind: 'ok' };
+  /** Members that replace the discovery document's own (e.g. a `jwks_uri` on another host). */
+  discovery: Record<string, unknown> = {};
   private server?: Server;
   private readonly sockets = new Set<Socket>();
   url = '';
@@ -164,7 +166,7 @@ export class TestIssuer {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '').split('?')[0];
     if (path === '/.well-known/openid-configuration' || path === '/.well-known/oauth-authorization-server') {
-      return json(res, 200, { issuer: this.issuer, jwks_uri: this.jwksUri, token_endpoint: `${this.url}/oauth/token` });
+      return json(res, 200, { issuer: this.issuer, jwks_uri: this.jwksUri, token_endpoint: `${this.url}/oauth/token`, ...this.discovery });
     }
     if (path === '/.well-known/jwks.json') {
       this.jwksFetches++;

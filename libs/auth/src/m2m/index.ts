@@ -2,6 +2,7 @@ export type { Clock } from '../clock.js';
 export { CacheEncryption } from './cache-encryption.js';
 export { M2M_MODULE_OPTIONS, M2M_TOKEN_CACHE } from './m2m.constants.js';
 export {
+  InsecureTokenEndpointError,
   InvalidTokenResponseError,
   M2MError,
   MissingPeerDependencyError,

@@ -1,3 +1,5 @@
+import { SECURE_URL_RULE } from '../secure-url.js';
+
 /**
  * Errors of the outgoing (M2M) side. Each carries a stable `code` (jose's style) so callers can
  * branch without `instanceof`, and `retryable` so the retry policy reads one flag. None of them ever
@@ -65,6 +67,20 @@ export class TokenEndpointUnreachableError extends M2MError {
 
   constructor(reason: string) {
     super(`Token endpoint unreachable: ${reason}`);
+  }
+}
+
+/**
+ * The token endpoint (typically a discovered or `resolveTokenEndpoint` one) is plain http to another
+ * host: the client secret or assertion would cross the network readable. Final: retrying cannot help.
+ */
+export class InsecureTokenEndpointError extends M2MError {
+  override readonly name = 'InsecureTokenEndpointError';
+  readonly code = 'ERR_M2M_INSECURE_TOKEN_ENDPOINT';
+  readonly retryable = false;
+
+  constructor(endpoint: string) {
+    super(`Token endpoint ${endpoint} refused: the URL ${SECURE_URL_RULE}`);
   }
 }
 

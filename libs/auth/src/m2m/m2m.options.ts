@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js';
+import { isSecureUrl, SECURE_URL_RULE } from '../secure-url.js';
 import type { TokenCache } from './token-cache.js';
 
 /**
@@ -61,15 +62,6 @@ export interface M2MModuleOptions {
 
 const CLIENT_AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_post', 'client_secret_basic', 'private_key_jwt'];
 
-function isAbsoluteHttpUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return url.protocol === 'https:' || url.protocol === 'http:';
-  } catch {
-    return false;
-  }
-}
-
 function isPositiveInteger(value: unknown): boolean {
   return typeof value === 'number' && Number.isInteger(value) && value > 0;
 }
@@ -86,7 +78,7 @@ export function assertM2MOptions(options: M2MModuleOptions): void {
     "Exactly one of 'tokenEndpoint' and 'resolveTokenEndpoint' is required",
   );
   if (options.tokenEndpoint !== undefined) {
-    check(isAbsoluteHttpUrl(options.tokenEndpoint), "'tokenEndpoint' must be an absolute http(s) URL");
+    check(isSecureUrl(options.tokenEndpoint), `'tokenEndpoint' ${SECURE_URL_RULE}`);
   }
   check(
     options.dialect === undefined || options.dialect === 'auth0' || options.dialect === 'standard',
@@ -104,7 +96,7 @@ export function assertM2MOptions(options: M2MModuleOptions): void {
   } else {
     check(Boolean(options.clientSecret), `A 'clientSecret' is required when 'clientAuth' is ${options.clientAuth ?? 'a secret method'}`);
   }
-  if (options.issuer !== undefined) check(isAbsoluteHttpUrl(options.issuer), "'issuer' must be an absolute http(s) URL");
+  if (options.issuer !== undefined) check(isSecureUrl(options.issuer), `'issuer' ${SECURE_URL_RULE}`);
   if (options.requestTimeoutMs !== undefined) check(isPositiveInteger(options.requestTimeoutMs), "'requestTimeoutMs' must be a positive integer");
   if (options.maxAttempts !== undefined) check(isPositiveInteger(options.maxAttempts), "'maxAttempts' must be a positive integer");
   if (options.refreshBufferSeconds !== undefined) {
@@ -125,7 +117,7 @@ export function assertM2MOptions(options: M2MModuleOptions): void {
     check(Boolean(sibling.name), `'siblings[${i}].name' is required`);
     check(!names.has(sibling.name), `'siblings[${i}].name' ${JSON.stringify(sibling.name)} is used twice`);
     names.add(sibling.name);
-    check(isAbsoluteHttpUrl(sibling.baseUrl), `'siblings[${i}].baseUrl' must be an absolute http(s) URL`);
+    check(isSecureUrl(sibling.baseUrl), `'siblings[${i}].baseUrl' ${SECURE_URL_RULE}`);
     check(Boolean(sibling.audience), `'siblings[${i}].audience' is required`);
   }
   if (problems.length > 0) {

@@ -1,5 +1,7 @@
 import { ClientAssertionSigner } from './client-assertion.js';
+import { isSecureUrl } from '../secure-url.js';
 import {
+  InsecureTokenEndpointError,
   InvalidTokenResponseError,
   TokenEndpointError,
   TokenEndpointTimeoutError,
@@ -76,6 +78,9 @@ export class TokenEndpointClient {
 
   async requestToken(request: TokenRequest): Promise<TokenEndpointResponse> {
     const endpoint = await this.tokenEndpoint();
+    // Configured endpoints are asserted at start-up; a resolved one gets the same rule before the
+    // credentials are put on the wire.
+    if (!isSecureUrl(endpoint)) throw new InsecureTokenEndpointError(endpoint);
     const { headers, body } = await this.buildRequest(endpoint, request);
     const signal = AbortSignal.timeout(this.timeoutMs);
     let response: Response;
