@@ -1,3 +1,4 @@
+import { readTextWithin } from './limited-body.js';
 import { isSecureUrl, SECURE_URL_RULE } from './secure-url.js';
 
 /** JSON over HTTP for discovery and JWKS: https (or loopback), a hard deadline, no redirects, a size limit. */
@@ -8,6 +9,7 @@ export class FetchError extends Error {
   }
 }
 
+/** Counted while the body streams (JWKS and discovery documents are a few KiB). */
 const MAX_BODY_BYTES = 512 * 1024;
 
 export async function fetchJson(url: string, timeoutMs: number): Promise<unknown> {
@@ -31,18 +33,14 @@ export async function fetchJson(url: string, timeoutMs: number): Promise<unknown
     await response.body?.cancel();
     throw new FetchError(`GET ${url} answered ${response.status}`, response.status);
   }
-  const declared = Number(response.headers.get('content-length') ?? 0);
-  if (declared > MAX_BODY_BYTES) {
-    await response.body?.cancel();
-    throw new FetchError(`GET ${url} answered a body over ${MAX_BODY_BYTES} bytes`);
-  }
-  let text: string;
+  let text: string | undefined;
   try {
-    text = await response.text();
+    text = await readTextWithin(response, MAX_BODY_BYTES);
   } catch (err) {
-    throw new FetchError(`GET ${url} failed while reading: ${(err as Error).message}`);
+    const timedOut = err instanceof DOMException && err.name === 'TimeoutError';
+    throw new FetchError(timedOut ? `GET ${url} timed out after ${timeoutMs} ms` : `GET ${url} failed while reading: ${(err as Error).message}`);
   }
-  if (text.length > MAX_BODY_BYTES) throw new FetchError(`GET ${url} answered a body over ${MAX_BODY_BYTES} bytes`);
+  if (text === undefined) throw new FetchError(`GET ${url} answered a body over ${MAX_BODY_BYTES} bytes`);
   try {
     return JSON.parse(text);
   } catch {

@@ -10,6 +10,7 @@ export {
   TokenEndpointError,
   TokenEndpointTimeoutError,
   TokenEndpointUnreachableError,
+  TokenResponseTooLargeError,
 } from './m2m.errors.js';
 export type { M2MModuleExtras } from './m2m.module-definition.js';
 export { M2MModule } from './m2m.module.js';

@@ -84,6 +84,21 @@ export class InsecureTokenEndpointError extends M2MError {
   }
 }
 
+/**
+ * The token endpoint's answer (success or error) passed the size limit while it streamed; it was cut
+ * off there, so a hostile or broken issuer cannot make the service buffer it. Final: the same
+ * endpoint would answer the same way.
+ */
+export class TokenResponseTooLargeError extends M2MError {
+  override readonly name = 'TokenResponseTooLargeError';
+  readonly code = 'ERR_M2M_TOKEN_RESPONSE_TOO_LARGE';
+  readonly retryable = false;
+
+  constructor(readonly maxBytes: number) {
+    super(`Token endpoint answered a body over ${maxBytes} bytes`);
+  }
+}
+
 /** A 2xx answer that is not a usable token response (RFC 6749 §5.1). */
 export class InvalidTokenResponseError extends M2MError {
   override readonly name = 'InvalidTokenResponseError';

@@ -1,4 +1,5 @@
 import { ClientAssertionSigner } from './client-assertion.js';
+import { readTextWithin } from '../limited-body.js';
 import { isSecureUrl } from '../secure-url.js';
 import {
   InsecureTokenEndpointError,
@@ -6,6 +7,7 @@ import {
   TokenEndpointError,
   TokenEndpointTimeoutError,
   TokenEndpointUnreachableError,
+  TokenResponseTooLargeError,
 } from './m2m.errors.js';
 import type { ClientAuthMethod, M2MModuleOptions, TokenEndpointDialect } from './m2m.options.js';
 
@@ -25,6 +27,9 @@ export interface TokenEndpointResponse {
 
 /** Called with the headers of every answer, errors included (quota headers come on 429s too). */
 export type TokenEndpointResponseListener = (headers: Headers, status: number) => void;
+
+/** Token responses are a few KiB (a JWT and a handful of fields); counted while the body streams. */
+const MAX_RESPONSE_BYTES = 64 * 1024;
 
 const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
@@ -84,14 +89,15 @@ export class TokenEndpointClient {
     const { headers, body } = await this.buildRequest(endpoint, request);
     const signal = AbortSignal.timeout(this.timeoutMs);
     let response: Response;
-    let text: string;
+    let text: string | undefined;
     try {
       response = await fetch(endpoint, { method: 'POST', headers, body, signal, redirect: 'manual' });
-      text = await response.text();
+      text = await readTextWithin(response, MAX_RESPONSE_BYTES);
     } catch (error) {
       throw this.transportError(error);
     }
     this.onResponse(response.headers, response.status);
+    if (text === undefined) throw new TokenResponseTooLargeError(MAX_RESPONSE_BYTES);
     return parseTokenResponse(response, text);
   }
 
