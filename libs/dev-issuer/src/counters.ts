@@ -1,7 +1,10 @@
 export interface DevIssuerCounters {
   /** Every request to the token endpoint, including refused and fault-injected ones. */
   tokenRequests: number;
-  /** Token requests by the client id they claim (Basic or body `client_id`), before authentication. */
+  /**
+   * Token requests by the client id they claim (Basic, body `client_id` or assertion `sub`), before
+   * authentication, for configured clients only: ids that no client has are not kept.
+   */
   tokenRequestsByClient: Record<string, number>;
   /** Tokens issued over HTTP (not `controls.issueToken`). */
   tokensIssued: number;
@@ -11,6 +14,15 @@ export interface DevIssuerCounters {
 
 export class Counters {
   private state = Counters.empty();
+  private readonly clientIds: ReadonlySet<string>;
+
+  /**
+   * `clientIds`: the configured clients. The claimed id is unauthenticated, so counting every id
+   * sent would let anyone grow the map without bound; the configured ids bound it.
+   */
+  constructor(clientIds: Iterable<string>) {
+    this.clientIds = new Set(clientIds);
+  }
 
   private static empty(): DevIssuerCounters {
     // Null prototype: a client id such as "__proto__" is just a key.
@@ -22,6 +34,7 @@ export class Counters {
   }
 
   tokenRequestBy(clientId: string): void {
+    if (!this.clientIds.has(clientId)) return;
     this.state.tokenRequestsByClient[clientId] = (this.state.tokenRequestsByClient[clientId] ?? 0) + 1;
   }
 

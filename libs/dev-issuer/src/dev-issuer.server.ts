@@ -11,6 +11,7 @@ import { DEFAULT_TOKEN_LIFETIME_SECONDS } from './defaults.js';
 import { Faults, type FaultEndpoint } from './faults.js';
 import { sendJson, sendText } from './http.js';
 import { SigningKeys } from './keys.js';
+import { isLoopback } from './loopback.js';
 import { Quotas } from './quota.js';
 import { Registry } from './registry.js';
 import { handleTestControl, TEST_CONTROLS_PREFIX } from './test-controls.endpoint.js';
@@ -18,12 +19,6 @@ import { handleTokenRequest } from './token.endpoint.js';
 import type { DevIssuer, DevIssuerOptions } from './types.js';
 import { handleDiscovery, handleJwks } from './well-known.endpoints.js';
 
-/** The issuer mints tokens for whoever reaches it, so it never listens beyond this machine. */
-function isLoopback(host: string): boolean {
-  if (host === 'localhost') return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
-  return host === '::1';
-}
 
 function assertStartable(options: DevIssuerOptions): void {
   if (process.env.NODE_ENV === 'production' && !options.allowProduction) {
@@ -32,6 +27,7 @@ function assertStartable(options: DevIssuerOptions): void {
         'configure a real issuer (AUTH0_DOMAIN or AUTH_ISSUER_URL), or pass allowProduction: true if you really mean it.',
     );
   }
+  // The issuer mints tokens for whoever reaches it, so it never listens beyond this machine.
   const host = options.host ?? '127.0.0.1';
   if (!isLoopback(host)) throw new Error(`The dev issuer only listens on loopback addresses (127.0.0.0/8, ::1, localhost), not "${host}"`);
   const lifetime = options.tokenLifetimeSeconds;
@@ -82,7 +78,7 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
     authenticator: new ClientAuthenticator(registry, [issuer, url, tokenEndpoint]),
     faults: new Faults(),
     quotas: new Quotas(quotaLimits),
-    counters: new Counters(),
+    counters: new Counters(registry.clients.keys()),
     defaultLifetimeSeconds: options.tokenLifetimeSeconds ?? DEFAULT_TOKEN_LIFETIME_SECONDS,
     logger: options.logger,
     runFaults: (endpoint, res, headers) => runFaults(endpoint, res, headers),

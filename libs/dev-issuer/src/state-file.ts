@@ -1,5 +1,7 @@
-import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { DevIssuer } from './types.js';
 
@@ -25,6 +27,10 @@ export type DevIssuerState = z.infer<typeof stateSchema>;
 /**
  * Writes the running issuer's endpoints and client credentials. Mode 0600 (directory 0700): the
  * file holds dev secrets, readable only by the user who started the issuer. Returns the path.
+ *
+ * The secrets go to a new file created with O_EXCL (which never follows a symlink) and are renamed
+ * over `file`, so a `state.json` planted as a symlink is replaced, not written through to wherever
+ * it points; an existing directory is chmod-ed too (mkdir's mode applies only to new ones).
  */
 export async function writeDevIssuerState(issuer: Pick<DevIssuer, 'url' | 'issuer' | 'tokenEndpoint' | 'config'>, file = DEFAULT_STATE_FILE): Promise<string> {
   const state: DevIssuerState = {
@@ -38,10 +44,31 @@ export async function writeDevIssuerState(issuer: Pick<DevIssuer, 'url' | 'issue
       ...(client.tokenEndpointAuthMethod !== undefined ? { tokenEndpointAuthMethod: client.tokenEndpointAuthMethod } : {}),
     })),
   };
-  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  await writeFile(file, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
-  await chmod(file, 0o600); // mode above applies only when the file is created
+  const directory = dirname(file);
+  await mkdir(directory, { recursive: true, mode: 0o700 });
+  if (!(await isSharedDirectory(directory))) await chmod(directory, 0o700);
+  const temp = join(directory, `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  const handle = await open(temp, 'wx', 0o600);
+  try {
+    await handle.writeFile(`${JSON.stringify(state, null, 2)}\n`);
+    await handle.close();
+    await rename(temp, file);
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    await rm(temp, { force: true });
+    throw error;
+  }
   return file;
+}
+
+/**
+ * The state file wants a directory of its own (`.dev-issuer/`); one that others use too (the working
+ * directory, the home directory, `/`, a sticky `/tmp`) keeps its mode, and the file its 0600.
+ */
+async function isSharedDirectory(directory: string): Promise<boolean> {
+  const path = resolve(directory);
+  if (path === process.cwd() || path === homedir() || path === resolve('/')) return true;
+  return ((await stat(path)).mode & 0o1000) !== 0;
 }
 
 export async function readDevIssuerState(file = DEFAULT_STATE_FILE): Promise<DevIssuerState> {

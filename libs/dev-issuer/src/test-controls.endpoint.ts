@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { delaySchema } from './faults.js';
-import { readBody, sendJson } from './http.js';
+import { mediaType, readBody, sendJson } from './http.js';
+import { hostnameOf, isLoopback } from './loopback.js';
 import type { DevIssuerControls } from './types.js';
 
 export const TEST_CONTROLS_PREFIX = '/__test/';
@@ -45,6 +46,26 @@ function routes(controls: DevIssuerControls): Record<string, Route> {
   };
 }
 
+/**
+ * Why a request may not drive the controls, if it may not. They mint tokens and rotate keys, so a
+ * web page in the developer's browser must not reach them: a Host other than loopback is DNS
+ * rebinding, an Origin other than loopback is a cross-site request, and only JSON bodies are taken
+ * because a JSON POST cannot be sent cross-site without a CORS preflight, which this server never
+ * grants (text/plain and form POSTs can).
+ */
+function refusal(req: IncomingMessage, method: Route['method']): [status: number, error: string, description: string] | undefined {
+  const host = req.headers.host;
+  const hostname = host === undefined ? undefined : hostnameOf(host, 'host');
+  if (hostname === undefined || !isLoopback(hostname)) return [403, 'access_denied', 'Test controls answer only requests addressed to a loopback Host'];
+  const origin = req.headers.origin;
+  if (origin !== undefined) {
+    const originHost = hostnameOf(origin, 'origin');
+    if (originHost === undefined || !isLoopback(originHost)) return [403, 'access_denied', 'Test controls answer only requests from a loopback Origin'];
+  }
+  if (method !== 'GET' && mediaType(req) !== 'application/json') return [415, 'invalid_request', 'Test controls take Content-Type: application/json'];
+  return undefined;
+}
+
 /** Answers /__test/<name>; false when no such control exists (the caller answers 404). */
 export async function handleTestControl(controls: DevIssuerControls, name: string, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
   const table = routes(controls);
@@ -52,6 +73,11 @@ export async function handleTestControl(controls: DevIssuerControls, name: strin
   if (!route) return false;
   if (req.method !== route.method) {
     sendJson(res, 405, { error: 'method_not_allowed', error_description: `Use ${route.method}` }, { Allow: route.method });
+    return true;
+  }
+  const refused = refusal(req, route.method);
+  if (refused) {
+    sendJson(res, refused[0], { error: refused[1], error_description: refused[2] });
     return true;
   }
   try {
