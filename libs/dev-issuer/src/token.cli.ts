@@ -59,18 +59,28 @@ function parseFlags(argv: string[]) {
   });
 }
 
-/** RFC 8414 §3 and OpenID Discovery: the token endpoint of any standards issuer. */
+/**
+ * RFC 8414 §3 and OpenID Discovery: the token endpoint of any standards issuer. The document must
+ * name exactly the issuer asked for (RFC 8414 §3.3, OIDC Discovery §4.3): otherwise whoever serves
+ * it chooses where the client secret goes. Redirects are not followed, for the same reason.
+ */
 async function discoverTokenEndpoint(issuerUrl: string): Promise<string> {
   const base = issuerUrl.replace(/\/+$/, '');
   const { origin, pathname } = new URL(base);
   const candidates = [`${base}/.well-known/openid-configuration`, `${origin}/.well-known/oauth-authorization-server${pathname === '/' ? '' : pathname}`];
+  const problems: string[] = [];
   for (const candidate of candidates) {
-    const response = await fetch(candidate, { signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
+    const response = await fetch(candidate, { signal: AbortSignal.timeout(10_000), redirect: 'manual' }).catch(() => undefined);
     if (!response?.ok) continue;
-    const metadata = (await response.json().catch(() => ({}))) as { token_endpoint?: unknown };
+    const metadata = (await response.json().catch(() => ({}))) as { issuer?: unknown; token_endpoint?: unknown };
+    if (metadata.issuer !== issuerUrl) {
+      problems.push(`${candidate} names issuer ${JSON.stringify(metadata.issuer)}, not ${JSON.stringify(issuerUrl)}`);
+      continue;
+    }
     if (typeof metadata.token_endpoint === 'string') return metadata.token_endpoint;
   }
-  throw new CliError(`cannot discover the token endpoint of ${issuerUrl}: pass --token-url`, 2);
+  const reason = problems.length ? ` (${problems.join('; ')})` : '';
+  throw new CliError(`cannot discover the token endpoint of ${issuerUrl}${reason}: pass the exact issuer, or --token-url`, 2);
 }
 
 async function remoteTarget(flags: Flags, env: Env): Promise<TokenTarget> {
@@ -133,10 +143,20 @@ async function requestToken(target: TokenTarget, flags: Flags): Promise<Record<s
 
   let response: Response;
   try {
-    response = await fetch(target.tokenUrl, { method: 'POST', headers, body, signal: AbortSignal.timeout(15_000) });
+    // 'manual': a 307/308 would replay the request, client secret included, to whatever the
+    // Location names; a redirect is reported instead.
+    response = await fetch(target.tokenUrl, { method: 'POST', headers, body, signal: AbortSignal.timeout(15_000), redirect: 'manual' });
   } catch (error) {
     const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
     throw new CliError(`cannot reach ${target.tokenUrl} (${cause}); is the issuer running?`, 1);
+  }
+  if (response.status >= 300 && response.status < 400) {
+    await response.body?.cancel();
+    const location = response.headers.get('location');
+    throw new CliError(
+      `${target.tokenUrl} answered ${response.status}${location ? ` (a redirect to ${location})` : ''}, which is not followed with client credentials: pass the final token endpoint URL`,
+      1,
+    );
   }
   const text = await response.text();
   let json: Record<string, unknown> = {};
