@@ -1,3 +1,4 @@
+import type { AxiosProxyConfig } from 'axios';
 import type { Clock } from '../clock.js';
 import type { TokenCache } from './token-cache.js';
 
@@ -13,6 +14,11 @@ export interface SiblingServiceOptions {
   /** Audience (Auth0) or resource (RFC 8707) of the sibling's API. */
   audience: string;
   scopes?: string[];
+  /**
+   * The one forward proxy for this sibling's calls. Default: none; `HTTP_PROXY`/`HTTPS_PROXY` and
+   * per-request `proxy` options are ignored, as a proxy sees (over plain http, in clear) the token.
+   */
+  proxy?: AxiosProxyConfig;
 }
 
 export type ClientAuthMethod = 'client_secret_post' | 'client_secret_basic' | 'private_key_jwt';
