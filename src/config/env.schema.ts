@@ -54,6 +54,7 @@ export const envSchema = z
     AUTH_ALLOWED_CLIENT_IDS: opt(z.string()).transform((v) => list(v)),
     AUTH_STRICT_RFC9068: bool(false),
     VERIFIED_TOKEN_CACHE_SIZE: int(10_000, 0, 1_000_000),
+    VERIFIED_TOKEN_CACHE_MAX_BYTES: int(32 * 1024 * 1024, 0, 4 * 1024 ** 3),
 
     AUTH0_CLIENT_ID: opt(z.string()),
     AUTH0_CLIENT_SECRET: opt(z.string()),

@@ -16,4 +16,4 @@ export { Public } from './public.decorator.js';
 export { routeRequirements, type RouteRequirements } from './route-requirements.js';
 export { Scopes } from './scopes.decorator.js';
 export { ScopesGuard } from './scopes.guard.js';
-export { VerifiedTokenCache } from './verified-token.cache.js';
+export { VerifiedTokenCache, type VerifiedTokenCacheOptions } from './verified-token.cache.js';
