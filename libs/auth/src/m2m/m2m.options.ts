@@ -48,6 +48,12 @@ export interface M2MModuleOptions {
   requestTimeoutMs?: number;
   /** Attempts per token request, first included. Default 3. */
   maxAttempts?: number;
+  /**
+   * After a failed token request (all attempts), callers of that entry get the same error without a
+   * new request for this long, or for the issuer's `Retry-After` when longer (at most 60 s); a
+   * still-valid token keeps serving meanwhile. With Redis, shared by the fleet. Default 2000.
+   */
+  failureBackoffMs?: number;
   /** Renew this long before expiry. Default 60. */
   refreshBufferSeconds?: number;
   /** Renew on a timer so that no request waits on the issuer. Default false. */
@@ -113,6 +119,9 @@ export function assertM2MOptions(options: M2MModuleOptions): void {
   if (options.issuer !== undefined) check(isAbsoluteHttpUrl(options.issuer), "'issuer' must be an absolute http(s) URL");
   if (options.requestTimeoutMs !== undefined) check(isPositiveInteger(options.requestTimeoutMs), "'requestTimeoutMs' must be a positive integer");
   if (options.maxAttempts !== undefined) check(isPositiveInteger(options.maxAttempts), "'maxAttempts' must be a positive integer");
+  if (options.failureBackoffMs !== undefined) {
+    check(Number.isInteger(options.failureBackoffMs) && options.failureBackoffMs >= 0, "'failureBackoffMs' must be an integer >= 0");
+  }
   if (options.refreshBufferSeconds !== undefined) {
     check(
       typeof options.refreshBufferSeconds === 'number' && options.refreshBufferSeconds >= 0,

@@ -41,5 +41,5 @@ export function createTokenSynchronizer(cache: TokenCache, options: M2MModuleOpt
   if (!(cache instanceof RedisTokenCache)) return new LocalTokenSynchronizer();
   // Long enough for the holder's whole retry sequence; a crashed holder's lock then lapses.
   const lockTtlMs = (options.requestTimeoutMs ?? 5000) * (options.maxAttempts ?? 3) + 2000;
-  return new RedisTokenSynchronizer(cache, { lockTtlMs, clock: options.clock });
+  return new RedisTokenSynchronizer(cache, { lockTtlMs, clock: options.clock, failureBackoffMs: options.failureBackoffMs });
 }
