@@ -44,6 +44,7 @@ export class AppModule {
             allowedClientIds: config.env.AUTH_ALLOWED_CLIENT_IDS,
             strictRfc9068: config.env.AUTH_STRICT_RFC9068,
             verifiedTokenCacheSize: config.env.VERIFIED_TOKEN_CACHE_SIZE,
+            verifiedTokenCacheMaxBytes: config.env.VERIFIED_TOKEN_CACHE_MAX_BYTES,
           }),
         }),
         ...(config.client ? [m2mModule(config)] : []),

@@ -128,6 +128,26 @@ describe('configuration', () => {
     expect(problemsOf({ ...base, TOKEN_CACHE_URL: 'redis://127.0.0.1:6379', TOKEN_CACHE_KEY_PREFIX: 'has space' }).join()).toContain('TOKEN_CACHE_KEY_PREFIX');
   });
 
+  it('a_shared_token_cache_without_an_encryption_key_is_a_startup_error_in_production', () => {
+    const prod = { NODE_ENV: 'production', AUTH_ISSUER_URL: 'https://login.example.com', AUTH0_AUDIENCE: 'api', PORT: 'eighty' };
+    // Reported with every other problem, naming the variable to set.
+    const problems = problemsOf({ ...prod, TOKEN_CACHE_URL: 'rediss://redis.internal:6380' });
+    expect(problems.join('\n')).toContain('PORT');
+    expect(problems.join('\n')).toMatch(/TOKEN_CACHE_ENCRYPTION_KEY: is required with TOKEN_CACHE_URL in production/);
+    const key = 'a'.repeat(64);
+    const ok = loadConfig({ ...prod, PORT: '3000', TOKEN_CACHE_URL: 'rediss://redis.internal:6380', TOKEN_CACHE_ENCRYPTION_KEY: key });
+    expect(ok.env.TOKEN_CACHE_URL).toBe('rediss://redis.internal:6380');
+    // Outside production (local Redis, tests) plain text stays allowed.
+    expect(loadConfig({ AUTH_ISSUER_URL: 'https://login.example.com', AUTH0_AUDIENCE: 'api', TOKEN_CACHE_URL: 'redis://127.0.0.1:6379' }).env.TOKEN_CACHE_URL).toBe('redis://127.0.0.1:6379');
+  });
+
+  it('the_verified_token_cache_has_a_byte_budget_of_32_mib_by_default', () => {
+    const base = { AUTH_ISSUER_URL: 'https://login.example.com', AUTH0_AUDIENCE: 'api' };
+    expect(loadConfig(base).env.VERIFIED_TOKEN_CACHE_MAX_BYTES).toBe(32 * 1024 * 1024);
+    expect(loadConfig({ ...base, VERIFIED_TOKEN_CACHE_MAX_BYTES: '1048576' }).env.VERIFIED_TOKEN_CACHE_MAX_BYTES).toBe(1048576);
+    expect(problemsOf({ ...base, VERIFIED_TOKEN_CACHE_MAX_BYTES: '32MiB' }).join()).toContain('VERIFIED_TOKEN_CACHE_MAX_BYTES');
+  });
+
   it('booting_the_app_with_bad_configuration_fails_with_the_config_error', async () => {
     await expect(createApp({ env: { NODE_ENV: 'production', AUTH0_DOMAIN: undefined, AUTH_ISSUER_URL: undefined } }, false)).rejects.toThrow(
       /AUTH0_DOMAIN or AUTH_ISSUER_URL/,

@@ -179,7 +179,7 @@ describe('M2MTokenService with the Redis token cache', () => {
       // A token never cached before is fetched directly.
       await s.getToken({ audience: DOCUMENTS_API_AUDIENCE });
       expect(tokenRequests()).toBe(2);
-      const warnings = logs.lines.filter((l) => l.startsWith('warn') && l.includes('Redis'));
+      const warnings = logs.lines.filter((l) => l.startsWith('warn') && l.includes('Redis token cache unavailable'));
       expect(warnings).toHaveLength(1);
     } finally {
       await privateRedis.kill();
@@ -192,6 +192,6 @@ describe('M2MTokenService with the Redis token cache', () => {
     await s.getToken({ audience: AUDIT_API_AUDIENCE });
     await s.getToken({ audience: AUDIT_API_AUDIENCE });
     expect(tokenRequests()).toBe(1);
-    expect(logs.lines.filter((l) => l.startsWith('warn') && l.includes('Redis'))).toHaveLength(1);
+    expect(logs.lines.filter((l) => l.startsWith('warn') && l.includes('Redis token cache unavailable'))).toHaveLength(1);
   });
 });

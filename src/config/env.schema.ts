@@ -47,6 +47,7 @@ export const envSchema = z
     AUTH_ALLOWED_CLIENT_IDS: opt(z.string()).transform((v) => list(v)),
     AUTH_STRICT_RFC9068: bool(false),
     VERIFIED_TOKEN_CACHE_SIZE: int(10_000, 0, 1_000_000),
+    VERIFIED_TOKEN_CACHE_MAX_BYTES: int(32 * 1024 * 1024, 0, 4 * 1024 ** 3),
 
     AUTH0_CLIENT_ID: opt(z.string()),
     AUTH0_CLIENT_SECRET: opt(z.string()),
@@ -96,6 +97,11 @@ export function crossFieldProblems(raw: Record<string, unknown>): Array<[variabl
   if (present(raw.AUDIT_SERVICE_URL)) {
     if (!present(raw.AUDIT_SERVICE_AUDIENCE)) problems.push(['AUDIT_SERVICE_AUDIENCE', 'is required with AUDIT_SERVICE_URL']);
     if (!present(raw.AUTH0_CLIENT_ID)) problems.push(['AUTH0_CLIENT_ID', 'is required with AUDIT_SERVICE_URL (the service calls it with its own M2M token)']);
+  }
+  // Cached tokens are bearer credentials: in plain text, whoever reads Redis can use them and whoever
+  // writes it can make this service present a token of their choosing (AES-GCM bound to the key refuses both).
+  if (production && present(raw.TOKEN_CACHE_URL) && !present(raw.TOKEN_CACHE_ENCRYPTION_KEY)) {
+    problems.push(['TOKEN_CACHE_ENCRYPTION_KEY', 'is required with TOKEN_CACHE_URL in production (tokens in Redis are bearer credentials; generate one with `openssl rand -hex 32`)']);
   }
   for (const name of ['TOKEN_CACHE_KEY_PREFIX', 'TOKEN_CACHE_ENCRYPTION_KEY']) {
     if (present(raw[name]) && !present(raw.TOKEN_CACHE_URL)) problems.push([name, 'is only used with TOKEN_CACHE_URL']);

@@ -48,7 +48,8 @@ const coreProviders: Provider[] = [
   {
     provide: VerifiedTokenCache,
     inject: [AUTH_MODULE_OPTIONS],
-    useFactory: (o: AuthModuleOptions) => new VerifiedTokenCache(o.verifiedTokenCacheSize ?? 10_000, o.clock ?? systemClock),
+    useFactory: (o: AuthModuleOptions) =>
+      new VerifiedTokenCache({ maxEntries: o.verifiedTokenCacheSize, maxBytes: o.verifiedTokenCacheMaxBytes, clock: o.clock }),
   },
   KeyWarmer,
   JwtStrategy,

@@ -19,7 +19,7 @@ export function assertAuthOptions(o: AuthModuleOptions): void {
   // RFC 8725 §3.2: keys from a JWKS are public; an HMAC "secret" taken from one is no secret.
   const bad = algorithms.filter((a) => !/^(RS|PS|ES)(256|384|512)$|^EdDSA$/.test(a));
   if (bad.length) throw new TypeError(`'algorithms' accepts only asymmetric JWS algorithms, not ${bad.join(', ')}`);
-  for (const name of ['clockToleranceSeconds', 'jwksTimeoutMs', 'jwksCooldownMs', 'jwksMaxAgeMs', 'jwksStaleIfErrorMs', 'verifiedTokenCacheSize', 'maxTokenLength'] as const) {
+  for (const name of ['clockToleranceSeconds', 'jwksTimeoutMs', 'jwksCooldownMs', 'jwksMaxAgeMs', 'jwksStaleIfErrorMs', 'verifiedTokenCacheSize', 'verifiedTokenCacheMaxBytes', 'maxTokenLength'] as const) {
     const v = o[name];
     if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw new TypeError(`'${name}' must be a non-negative number`);
   }

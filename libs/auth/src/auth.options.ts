@@ -37,6 +37,8 @@ export interface AuthModuleOptions {
   jwksStaleIfErrorMs?: number;
   /** Entries of the verified-token cache; 0 disables it. Default 10000. */
   verifiedTokenCacheSize?: number;
+  /** Bytes the verified-token cache may hold (estimated heap cost of its entries); 0 disables it. Default 33554432 (32 MiB). */
+  verifiedTokenCacheMaxBytes?: number;
   /** Longest accepted token, in characters; longer ones are refused before any parsing. Default 8192. */
   maxTokenLength?: number;
   /**

@@ -17,4 +17,4 @@ export { routeRequirements, type RouteRequirements } from './route-requirements.
 export { Scopes } from './scopes.decorator.js';
 export { isSecureUrl, SECURE_URL_RULE } from './secure-url.js';
 export { ScopesGuard } from './scopes.guard.js';
-export { VerifiedTokenCache } from './verified-token.cache.js';
+export { VerifiedTokenCache, type VerifiedTokenCacheOptions } from './verified-token.cache.js';

@@ -12,7 +12,7 @@ export class TokenEndpointStub {
   requests = 0;
   delayMs = 0;
   expiresIn = 3600;
-  private failures: number[] = [];
+  private failures: Array<{ status: number; retryAfterSeconds?: number }> = [];
   private server?: Server;
 
   get url(): string {
@@ -20,9 +20,14 @@ export class TokenEndpointStub {
     return `http://127.0.0.1:${port}/oauth/token`;
   }
 
-  /** The next `count` requests are answered `status` with an RFC 6749 §5.2 error body. */
-  failNext(count: number, status = 503): void {
-    this.failures.push(...Array.from({ length: count }, () => status));
+  /** Forgets the failures still queued by `failNext`. */
+  reset(): void {
+    this.failures = [];
+  }
+
+  /** The next `count` requests are answered `status` with an RFC 6749 §5.2 error body (and `Retry-After`, if given). */
+  failNext(count: number, status = 503, retryAfterSeconds?: number): void {
+    this.failures.push(...Array.from({ length: count }, () => ({ status, retryAfterSeconds })));
   }
 
   async start(): Promise<this> {
@@ -31,11 +36,13 @@ export class TokenEndpointStub {
       req.resume();
       req.on('end', async () => {
         await sleep(this.delayMs);
-        const status = this.failures.shift();
+        const failure = this.failures.shift();
+        const status = failure?.status;
         const body = status
           ? { error: status >= 500 ? 'temporarily_unavailable' : 'invalid_client', error_description: `stub answered ${status}` }
           : { access_token: `token-${n}`, token_type: 'Bearer', expires_in: this.expiresIn };
-        res.writeHead(status ?? 200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+        const retryAfter = failure?.retryAfterSeconds !== undefined ? { 'retry-after': String(failure.retryAfterSeconds) } : {};
+        res.writeHead(status ?? 200, { 'content-type': 'application/json', ...retryAfter }).end(JSON.stringify(body));
       });
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));

@@ -7,6 +7,7 @@ export {
   M2MError,
   MissingPeerDependencyError,
   SiblingOriginError,
+  SiblingPathError,
   TokenEndpointError,
   TokenEndpointTimeoutError,
   TokenEndpointUnreachableError,

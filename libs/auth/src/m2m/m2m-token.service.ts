@@ -4,6 +4,7 @@ import { systemClock, type Clock } from '../clock.js';
 import type { M2MEvents, M2MStats, M2MToken, M2MTokenRequest } from './m2m-token.types.js';
 import { M2M_MODULE_OPTIONS, M2M_TOKEN_CACHE } from './m2m.constants.js';
 import { assertM2MOptions, type M2MModuleOptions } from './m2m.options.js';
+import { backoffUntil, DEFAULT_FAILURE_BACKOFF_MS } from './failure-backoff.js';
 import { lowQuotaWarnings, readQuota, type M2MQuota } from './quota.js';
 import { withRetries } from './retry.js';
 import { cacheKey, type CachedToken, type TokenCache } from './token-cache.js';
@@ -21,7 +22,8 @@ const STALE_RETRY_MS = 2000;
  * scopes) in the `TokenCache`, renewed ahead of expiry, one request per entry at a time (the
  * `TokenSynchronizer`: per process, or per fleet with Redis), retried on transient failures, and a
  * still-valid token keeps serving while the issuer fails. Failures are thrown as values carrying the
- * issuer's `error`/`error_description`, and never cached.
+ * issuer's `error`/`error_description`; a transient one (issuer down, 5xx, 429) answers that entry's
+ * callers for a short back-off (`failureBackoffMs`, or `Retry-After`), an OAuth refusal is never kept.
  */
 @Injectable()
 export class M2MTokenService implements OnModuleDestroy {
@@ -36,6 +38,8 @@ export class M2MTokenService implements OnModuleDestroy {
   private refresher?: TokenRefresher;
   private readonly keys = new Map<string, string>();
   private readonly staleUntil = new Map<string, number>();
+  /** The last failed renewal per entry, answered to every caller until its back-off ends. */
+  private readonly failures = new Map<string, { error: unknown; until: number }>();
   private readonly counters: M2MStats = { tokenRequests: 0, cacheHits: 0, cacheMisses: 0, failures: 0 };
   private latestQuota?: M2MQuota;
 
@@ -58,10 +62,19 @@ export class M2MTokenService implements OnModuleDestroy {
     const found = await this.cache.get(target.key);
     const cached = found && isUnexpired(found, now) ? found : undefined;
     if (cached && (isFresh(cached, now) || now < (this.staleUntil.get(target.key) ?? 0))) return this.hit(cached);
+    // While the issuer is down every caller would otherwise cost a full retry sequence: one failure
+    // answers them all for the back-off (or the issuer's Retry-After), and not a moment longer.
+    const failed = this.failures.get(target.key);
+    if (failed && now < failed.until) {
+      if (cached) return this.hit(cached);
+      throw failed.error;
+    }
     this.counters.cacheMisses++;
     try {
       return toM2MToken(await this.renew(target, cached));
     } catch (error) {
+      const until = backoffUntil(error, this.clock.now(), this.options.failureBackoffMs ?? DEFAULT_FAILURE_BACKOFF_MS);
+      if (until > this.clock.now()) this.failures.set(target.key, { error, until });
       // Stale-while-failing: the token is past its refresh point but not its real expiry.
       if (cached && isUnexpired(cached, this.clock.now())) {
         this.staleUntil.set(target.key, this.clock.now() + STALE_RETRY_MS);
@@ -144,6 +157,7 @@ export class M2MTokenService implements OnModuleDestroy {
       const token = toCachedToken(response, (this.options.refreshBufferSeconds ?? 60) * 1000, this.clock.now());
       await this.cache.set(key, token);
       this.staleUntil.delete(key);
+      this.failures.delete(key);
       this.refresher?.schedule(target, token.refreshAt);
       this.events.emit('token_issued', { audience, scopes, expiresAt: new Date(token.expiresAt) });
       return token;

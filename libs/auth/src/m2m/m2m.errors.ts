@@ -119,6 +119,17 @@ export class SiblingOriginError extends M2MError {
   }
 }
 
+/** A sibling client was asked for a path outside its base URL's path (`../admin`, `%2e%2e/`, an encoded separator). */
+export class SiblingPathError extends M2MError {
+  override readonly name = 'SiblingPathError';
+  readonly code = 'ERR_M2M_OUTSIDE_BASE_PATH';
+  readonly retryable = false;
+
+  constructor(sibling: string, base: string, actual: string) {
+    super(`Sibling client '${sibling}' only sends requests under ${base}; refused a request to ${actual} (its token must not reach other APIs of that host)`);
+  }
+}
+
 /** The options need an optional peer dependency that is not installed: a start-up error, with the fix in its message. */
 export class MissingPeerDependencyError extends M2MError {
   override readonly name = 'MissingPeerDependencyError';

@@ -1,3 +1,4 @@
+import type { AxiosProxyConfig } from 'axios';
 import type { Clock } from '../clock.js';
 import { isSecureUrl, SECURE_URL_RULE } from '../secure-url.js';
 import type { TokenCache } from './token-cache.js';
@@ -14,6 +15,11 @@ export interface SiblingServiceOptions {
   /** Audience (Auth0) or resource (RFC 8707) of the sibling's API. */
   audience: string;
   scopes?: string[];
+  /**
+   * The one forward proxy for this sibling's calls. Default: none; `HTTP_PROXY`/`HTTPS_PROXY` and
+   * per-request `proxy` options are ignored, as a proxy sees (over plain http, in clear) the token.
+   */
+  proxy?: AxiosProxyConfig;
 }
 
 export type ClientAuthMethod = 'client_secret_post' | 'client_secret_basic' | 'private_key_jwt';
@@ -43,6 +49,12 @@ export interface M2MModuleOptions {
   requestTimeoutMs?: number;
   /** Attempts per token request, first included. Default 3. */
   maxAttempts?: number;
+  /**
+   * After a failed token request (all attempts), callers of that entry get the same error without a
+   * new request for this long, or for the issuer's `Retry-After` when longer (at most 60 s); a
+   * still-valid token keeps serving meanwhile. With Redis, shared by the fleet. Default 2000.
+   */
+  failureBackoffMs?: number;
   /** Renew this long before expiry. Default 60. */
   refreshBufferSeconds?: number;
   /** Renew on a timer so that no request waits on the issuer. Default false. */
@@ -99,6 +111,9 @@ export function assertM2MOptions(options: M2MModuleOptions): void {
   if (options.issuer !== undefined) check(isSecureUrl(options.issuer), `'issuer' ${SECURE_URL_RULE}`);
   if (options.requestTimeoutMs !== undefined) check(isPositiveInteger(options.requestTimeoutMs), "'requestTimeoutMs' must be a positive integer");
   if (options.maxAttempts !== undefined) check(isPositiveInteger(options.maxAttempts), "'maxAttempts' must be a positive integer");
+  if (options.failureBackoffMs !== undefined) {
+    check(Number.isInteger(options.failureBackoffMs) && options.failureBackoffMs >= 0, "'failureBackoffMs' must be an integer >= 0");
+  }
   if (options.refreshBufferSeconds !== undefined) {
     check(
       typeof options.refreshBufferSeconds === 'number' && options.refreshBufferSeconds >= 0,

@@ -137,4 +137,32 @@ describe('RedisTokenSynchronizer (one token request per fleet)', () => {
     expect(await sync.run('entry', async () => (fetches++, valid('new')), current)).toBe(current);
     expect(fetches).toBe(0);
   });
+  it('a_failed_token_request_is_shared_by_the_fleet_for_the_backoff_window', async () => {
+    const options = { tokenEndpoint: endpoint.url, clientId: 'svc', clientSecret: 'secret', cacheUrl: REDIS_URL, cacheKeyPrefix: prefix, maxAttempts: 3, failureBackoffMs: 5000 };
+    const fleet = [new M2MTokenService(options), new M2MTokenService(options), new M2MTokenService(options)];
+    closers.push(() => Promise.all(fleet.map((s) => s.onModuleDestroy())));
+    endpoint.failNext(100, 503);
+    const outcome = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: string; status?: number }) => `${e.code} ${e.status}`);
+    // At once: one replica asks (3 attempts), the others wait for it and get its failure.
+    const first = await Promise.all(fleet.map((s) => outcome(s.getToken({ audience: API }))));
+    expect(first).toEqual(Array(3).fill('ERR_M2M_TOKEN_ENDPOINT 503'));
+    expect(endpoint.requests).toBe(3);
+    // Afterwards, within the window, no replica asks again (before: 3 more requests per call).
+    for (const s of fleet) expect(await outcome(s.getToken({ audience: API }))).toBe('ERR_M2M_TOKEN_ENDPOINT 503');
+    const fresh = new M2MTokenService(options);
+    closers.push(() => fresh.onModuleDestroy());
+    expect(await outcome(fresh.getToken({ audience: API }))).toBe('ERR_M2M_TOKEN_ENDPOINT 503');
+    expect(endpoint.requests).toBe(3);
+    // The shared failure lives no longer than the window.
+    const [failureKey] = await admin.keys(`${prefix}failed:*`);
+    expect(await admin.pttl(failureKey!)).toBeGreaterThan(0);
+    expect(await admin.pttl(failureKey!)).toBeLessThanOrEqual(5000);
+    // Once it has lapsed (deleted here, rather than waiting), a replica asks the issuer again.
+    await admin.del(failureKey!);
+    endpoint.reset();
+    const later = new M2MTokenService(options);
+    closers.push(() => later.onModuleDestroy());
+    expect(await outcome(later.getToken({ audience: API }))).toBe('ok');
+    expect(endpoint.requests).toBe(4);
+  });
 });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '../clock.js';
+import { backoffUntil, decodeFailure, DEFAULT_FAILURE_BACKOFF_MS, encodeFailure } from './failure-backoff.js';
 import { FAILED } from './redis-connection.js';
 import { RedisNotifications, type Subscription } from './redis-notifications.js';
 import type { RedisTokenCache } from './redis-token.cache.js';
@@ -17,6 +18,8 @@ export interface RedisTokenSynchronizerOptions {
   lockTtlMs: number;
   /** Time source of the freshness decisions. Default: the system clock. */
   clock?: Clock;
+  /** How long a failed fetch answers the fleet's callers of its entry (longer with a `Retry-After`). Default 2000. */
+  failureBackoffMs?: number;
 }
 
 /**
@@ -25,6 +28,10 @@ export interface RedisTokenSynchronizerOptions {
  * the lock and publishes on the entry's channel. A process that finds the lock taken serves its own
  * still-valid token if it has one; otherwise it waits for that message instead of polling, at most
  * the lock TTL (a holder that died), and then takes the lapsed lock or fetches anyway.
+ *
+ * A failed fetch is shared too: the holder stores the error (its public fields) for the back-off
+ * window before releasing, and every process reads it before taking the lock, so while the issuer
+ * is down the fleet makes one retry sequence per window instead of one per process and caller.
  *
  * Lost wake-up: the waiter subscribes first and only then re-reads the cache and retries the lock, so
  * a token stored (or a lock released) before the subscription took effect is seen by that re-check,
@@ -62,6 +69,11 @@ export class RedisTokenSynchronizer implements TokenSynchronizer {
           const shared = await this.cache.get(key);
           if (shared) return shared;
         }
+        const failure = await this.sharedFailure(key);
+        if (failure) {
+          if (current && isUnexpired(current, this.clock.now())) return current;
+          throw failure;
+        }
         const release = await this.tryLock(key);
         if (release) return await this.holding(key, fetch, release);
         if (current && isUnexpired(current, this.clock.now())) return current;
@@ -85,6 +97,9 @@ export class RedisTokenSynchronizer implements TokenSynchronizer {
       const fresh = await this.cache.get(key);
       if (fresh && isFresh(fresh, this.clock.now())) return fresh;
       return await fetch();
+    } catch (error) {
+      await this.shareFailure(key, error);
+      throw error;
     } finally {
       await release();
     }
@@ -101,6 +116,22 @@ export class RedisTokenSynchronizer implements TokenSynchronizer {
     return async () => {
       await connection.command((r) => r.eval(RELEASE_AND_NOTIFY, 1, lockKey, owner, this.channel(key)));
     };
+  }
+
+  private async shareFailure(key: string, error: unknown): Promise<void> {
+    const now = this.clock.now();
+    const until = backoffUntil(error, now, this.options.failureBackoffMs ?? DEFAULT_FAILURE_BACKOFF_MS);
+    if (until <= now) return;
+    await this.cache.connection.command((r) => r.set(this.failureKey(key), encodeFailure(error, until), 'PX', until - now));
+  }
+
+  private async sharedFailure(key: string): Promise<Error | undefined> {
+    const raw = await this.cache.connection.command((r) => r.get(this.failureKey(key)));
+    return typeof raw === 'string' ? decodeFailure(raw, this.clock.now()) : undefined;
+  }
+
+  private failureKey(key: string): string {
+    return `${this.cache.prefix}failed:${key}`;
   }
 
   private channel(key: string): string {

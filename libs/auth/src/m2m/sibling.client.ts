@@ -2,7 +2,7 @@ import { Inject } from '@nestjs/common';
 import { HttpService } from '@nestjs/axios';
 import axios, { AxiosError, AxiosHeaders, type InternalAxiosRequestConfig } from 'axios';
 import { M2M_SIBLING_CLIENT_PREFIX } from './m2m.constants.js';
-import { SiblingOriginError } from './m2m.errors.js';
+import { SiblingOriginError, SiblingPathError } from './m2m.errors.js';
 import type { SiblingServiceOptions } from './m2m.options.js';
 import type { M2MTokenService } from './m2m-token.service.js';
 
@@ -34,21 +34,27 @@ export const InjectSiblingClient = (name: string): ParameterDecorator & Property
 /**
  * Nest's `HttpService` for one sibling service, with this service's M2M token attached.
  *
- * The token goes to the sibling's exact origin (scheme, host, port) only: a request to any other
- * origin is refused, and redirects are never followed, so a compromised or misconfigured sibling
- * cannot bounce the token to a third party. A 401 with `error="invalid_token"` (RFC 6750 §3.1)
+ * The token goes to the sibling's exact origin (scheme, host, port) and under its base URL's path
+ * only: a request to any other origin or path (`../admin`) is refused before a token is fetched,
+ * redirects are never followed, and no proxy is used unless the sibling's options name one, so
+ * neither a compromised or misconfigured sibling nor a proxy variable can hand the token to a third
+ * party. A 401 with `error="invalid_token"` (RFC 6750 §3.1)
  * invalidates the token and retries once with a new one, for idempotent methods or requests marked
  * `retryOnInvalidToken: true`.
  */
 export class SiblingClient extends HttpService {
   readonly origin: string;
+  /** The base URL's path with a trailing slash: every request's path must start with it (or equal it without the slash). */
+  private readonly basePath: string;
 
   constructor(
     readonly sibling: SiblingServiceOptions,
     private readonly tokens: M2MTokenService,
   ) {
     super(axios.create({ baseURL: sibling.baseUrl, maxRedirects: 0 }));
-    this.origin = new URL(sibling.baseUrl).origin;
+    const base = new URL(sibling.baseUrl);
+    this.origin = base.origin;
+    this.basePath = base.pathname.endsWith('/') ? base.pathname : `${base.pathname}/`;
     this.axiosRef.interceptors.request.use((config) => this.authorize(config as M2MRequestConfig));
     this.axiosRef.interceptors.response.use(undefined, (error: unknown) => this.retryOnInvalidToken(error));
   }
@@ -58,9 +64,18 @@ export class SiblingClient extends HttpService {
     if (target.origin !== this.origin || config.socketPath) {
       throw new SiblingOriginError(this.sibling.name, this.origin, config.socketPath ? `unix:${config.socketPath}` : target.origin);
     }
+    // URL parsing has resolved `..` and `%2e%2e` segments; an encoded separator is left for the
+    // server to decode, and some do (`..%2f` then climbs out), so it is refused too.
+    const { pathname } = target;
+    const under = pathname === this.basePath.slice(0, -1) || pathname.startsWith(this.basePath);
+    if (!under || /%2f|%5c/i.test(pathname)) {
+      throw new SiblingPathError(this.sibling.name, this.origin + this.basePath, this.origin + pathname);
+    }
     // Per-request options cannot re-enable redirects or swap in an adapter that follows them.
     config.maxRedirects = 0;
     config.adapter = 'http';
+    // Nor route the token through a proxy (nor can HTTP_PROXY): only the sibling's own, if it names one.
+    config.proxy = this.sibling.proxy ?? false;
     const token = await this.tokens.getToken({ audience: this.sibling.audience, scopes: this.sibling.scopes });
     config.headers = AxiosHeaders.from(config.headers);
     config.headers.set('Authorization', `Bearer ${token.accessToken}`);

@@ -1,4 +1,4 @@
-import type { Provider } from '@nestjs/common';
+import { Logger, type Provider } from '@nestjs/common';
 import { CacheEncryption } from './cache-encryption.js';
 import { M2M_MODULE_OPTIONS, M2M_TOKEN_CACHE } from './m2m.constants.js';
 import { assertM2MOptions, decodeEncryptionKey, type M2MModuleOptions } from './m2m.options.js';
@@ -19,6 +19,9 @@ export async function createTokenCache(options: M2MModuleOptions): Promise<Token
   if (options.cache) return options.cache;
   if (!options.cacheUrl) return new MemoryTokenCache({ clock: options.clock });
   const key = options.cacheEncryptionKey ? decodeEncryptionKey(options.cacheEncryptionKey) : undefined;
+  if (!key) {
+    new Logger('M2MRedisTokenCache').warn("'cacheUrl' without 'cacheEncryptionKey': tokens are stored in Redis in plain text, readable and replaceable by anyone with access to it");
+  }
   return new RedisTokenCache(await createRedisClient(options.cacheUrl), {
     keyPrefix: options.cacheKeyPrefix,
     encryption: key ? new CacheEncryption(key) : undefined,
@@ -38,5 +41,5 @@ export function createTokenSynchronizer(cache: TokenCache, options: M2MModuleOpt
   if (!(cache instanceof RedisTokenCache)) return new LocalTokenSynchronizer();
   // Long enough for the holder's whole retry sequence; a crashed holder's lock then lapses.
   const lockTtlMs = (options.requestTimeoutMs ?? 5000) * (options.maxAttempts ?? 3) + 2000;
-  return new RedisTokenSynchronizer(cache, { lockTtlMs, clock: options.clock });
+  return new RedisTokenSynchronizer(cache, { lockTtlMs, clock: options.clock, failureBackoffMs: options.failureBackoffMs });
 }

@@ -10,8 +10,9 @@ export interface TokenSynchronizer {
    * Runs `fetch` (which asks the issuer and stores the token) for the cache entry `key`, unless a
    * renewal of that entry is under way already, here or in another process: then resolves with that
    * renewal's token instead. `current` is the caller's still-valid token, if any, which a process
-   * waiting for another one may serve rather than wait. A failure is not kept: the next call runs
-   * `fetch` again.
+   * waiting for another one may serve rather than wait. The in-process synchroniser keeps no
+   * failure (the service remembers it for its back-off); the Redis one shares a transient failure
+   * with the fleet for that window.
    */
   run(key: string, fetch: () => Promise<CachedToken>, current?: CachedToken): Promise<CachedToken>;
   close(): Promise<void>;
