@@ -2,6 +2,7 @@ import { BadRequestException, HttpException, type INestApplication, type NestApp
 import { NestFactory } from '@nestjs/core';
 import { STATUS_CODES } from 'node:http';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { REQUEST_ID_HEADER, requestIdOf } from './logging/request-id.js';
 
 /**
  * Largest request body either platform reads, in bytes; past it the answer is 413 before any
@@ -34,7 +35,16 @@ export async function createNestApplication(module: object, platform: string | u
     override mapException(error: unknown): unknown {
       return bodyError(error) ?? withErrorBody(super.mapException(error));
     }
-  })({ bodyLimit: BODY_LIMIT_BYTES });
+  })({
+    bodyLimit: BODY_LIMIT_BYTES,
+    // Fastify's own request id is the one pino-http logs (middie hands it over as `req.id`), so it
+    // follows the same rule as on Express; the hook echoes it on every answer, refusals included.
+    genReqId: requestIdOf,
+  });
+  adapter.getInstance().addHook('onRequest', (request, reply, done) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+    done();
+  });
   const app = await NestFactory.create(module, adapter, options);
   // Express leaves a body of a type it has no parser for unread and lets the route answer, after the
   // guards; Fastify would answer 415 before them. Made the same: such a body is not read here either.
