@@ -12,6 +12,13 @@ import { REQUEST_ID_HEADER, requestIdOf } from './logging/request-id.js';
 export const BODY_LIMIT_BYTES = 100 * 1024;
 
 /**
+ * On every answer, both platforms: a browser that meets an answer (an error body, the OpenAPI
+ * document) must not guess a type other than the one declared and run it as script or HTML.
+ * (Fastify never sends `X-Powered-By`; Express's is turned off: it only tells scanners what to try.)
+ */
+const NOSNIFF = ['X-Content-Type-Options', 'nosniff'] as const;
+
+/**
  * Nest on Express (the default) or on Fastify (`HTTP_PLATFORM=fastify`), whose leaner request path
  * roughly doubles what one core serves (figures in bench/README.md). Fastify is loaded only when
  * chosen.
@@ -25,6 +32,12 @@ export async function createNestApplication(module: object, platform: string | u
       }
     })();
     const app = await NestFactory.create<NestExpressApplication>(module, adapter, options);
+    app.disable('x-powered-by');
+    // First, so that answers written by any later middleware (a 413 from the body parser) carry it too.
+    app.use((_req: unknown, res: { setHeader(name: string, value: string): void }, next: () => void) => {
+      res.setHeader(...NOSNIFF);
+      next();
+    });
     // Before init, so Nest skips its own parsers of the same kind (and their default limit).
     app.useBodyParser('json', { limit: BODY_LIMIT_BYTES });
     app.useBodyParser('urlencoded', { limit: BODY_LIMIT_BYTES, extended: true });
@@ -43,6 +56,7 @@ export async function createNestApplication(module: object, platform: string | u
   });
   adapter.getInstance().addHook('onRequest', (request, reply, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
+    reply.header(...NOSNIFF);
     done();
   });
   const app = await NestFactory.create(module, adapter, options);

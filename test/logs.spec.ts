@@ -18,6 +18,7 @@ describe.each(['express', 'fastify'])('production logs on %s', (platform) => {
   let lines: Array<Record<string, unknown>> = [];
   let raw = '';
   const responseIds: Array<string | null> = [];
+  const oversizedId: Array<string | null> = [];
 
   beforeAll(async () => {
     issuer = await startDevIssuer({ port: 0 });
@@ -61,6 +62,7 @@ describe.each(['express', 'fastify'])('production logs on %s', (platform) => {
     expect((await call('/internal/data', { headers: { Cookie: `session=${garbage}`, 'Proxy-Authorization': `Basic ${garbage}` } })).status).toBe(401);
     expect((await call('/internal/audit-events', { headers: bearer(token) })).status).toBe(403);
     expect((await call('/internal/audit-events', { method: 'POST', headers: { ...bearer(token), 'content-type': 'application/json' }, body: JSON.stringify({ client_secret: serviceSecret, access_token: token }) })).status).toBe(400);
+    oversizedId.push(await call('/internal/data', { headers: { 'x-request-id': `oversized-${'Z'.repeat(4000)}` } }).then((r) => r.id));
     // A refusal after the body was read (the body's stream events must not lose the request's log context).
     const put = await call('/internal/documents/9', { method: 'PUT', headers: { ...bearer(garbage), 'content-type': 'application/json', 'x-request-id': 'trace-put-456' }, body: JSON.stringify({ title: 't', body: 'b' }) });
     expect(put.status).toBe(401);
@@ -118,6 +120,12 @@ describe.each(['express', 'fastify'])('production logs on %s', (platform) => {
   it('a_refusal_after_the_body_was_read_carries_the_request_id_too', () => {
     expect(responseIds).toContain('trace-put-456');
     expect(lines.some((l) => l.reqId === 'trace-put-456' && /^auth rejected code=ERR_AUTH_TOKEN_MALFORMED /.test(l.msg as string))).toBe(true);
+  });
+
+  it('an_oversized_x_request_id_is_replaced_and_never_logged_in_full', () => {
+    expect(oversizedId[0]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(lines.some((l) => l.reqId === oversizedId[0])).toBe(true);
+    expect(raw).not.toContain('Z'.repeat(200));
   });
 
   it('nest_lifecycle_lines_go_through_pino_too', () => {

@@ -5,7 +5,7 @@ import { LoggerModule, type Params } from 'nestjs-pino';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 import { redactUrl, REDACT_PATHS } from './redaction.js';
-import { requestId } from './request-id.js';
+import { loggedHeaders, requestId } from './request-id.js';
 
 /** Probes and scrapes every few seconds would drown the log; their failures still show in metrics. */
 const QUIET_PATHS = /^\/(health|metrics)(\/|\?|$)/;
@@ -48,7 +48,7 @@ export function loggerParams(config: AppConfig): Params {
           id: req.id,
           method: req.method,
           url: redactUrl(req.url),
-          headers: req.headers,
+          headers: loggedHeaders(req.headers, req.id),
           remoteAddress: req.remoteAddress,
         }),
       },

@@ -19,3 +19,17 @@ export function requestId(req: IncomingMessage, res: ServerResponse): string {
   res.setHeader(REQUEST_ID_HEADER, id);
   return id;
 }
+
+/** Longest part of a refused incoming id that is logged (JSON-escaped): enough to recognise it, never megabytes. */
+const LOGGED_REFUSED_ID_CHARS = 64;
+
+/**
+ * Request headers as the access log shows them: a refused incoming `x-request-id` (too long or
+ * unsafe, so replaced) is cut to its start and its length. Returns a copy only then: `headers` is
+ * the live request's own object.
+ */
+export function loggedHeaders(headers: Record<string, unknown>, id: unknown): Record<string, unknown> {
+  const incoming = headers[REQUEST_ID_HEADER];
+  if (typeof incoming !== 'string' || incoming === id || incoming.length <= LOGGED_REFUSED_ID_CHARS) return headers;
+  return { ...headers, [REQUEST_ID_HEADER]: `${incoming.slice(0, LOGGED_REFUSED_ID_CHARS)}…(replaced, ${incoming.length} chars)` };
+}
