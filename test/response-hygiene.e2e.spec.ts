@@ -32,7 +32,7 @@ describe.each(['express', 'fastify'])('response headers on %s', (platform) => {
     ['a 401 without token', () => http().get('/internal/data'), 401],
     ['a 403 for a missing scope', () => http().delete('/internal/documents/1').set('Authorization', `Bearer ${issuer.sign()}`), 403],
     ['a 404 for an unknown path', () => http().get('/no/such/path'), 404],
-    ['a 413 for a body over the limit', () => http().post('/internal/audit-events').set('content-type', 'application/json').send(`"${'x'.repeat(BODY_LIMIT_BYTES)}"`), 413],
+    ['a 413 for a body over the limit', () => http().post('/internal/audit-events').set('content-type', 'application/json').set('Authorization', `Bearer ${issuer.sign(issuer.claims({ scope: 'write:audit' }))}`).send(`"${'x'.repeat(BODY_LIMIT_BYTES)}"`), 413],
     ['the OpenAPI document', () => http().get('/docs-json'), 200],
   ];
 
