@@ -5,6 +5,7 @@ import type { AppConfig } from './config/app-config.js';
 import { APP_CONFIG } from './config/config.constants.js';
 import { createNestApplication } from './http-platform.js';
 import { OpenApiService } from './openapi/openapi.service.js';
+import { applyServerLimits } from './server-limits.js';
 import { enableGracefulShutdown } from './shutdown/graceful-shutdown.js';
 
 /** Creates the application exactly as `main.ts` runs it (tests use this too). */
@@ -22,8 +23,10 @@ export async function createApp(
     ...(logger !== undefined && { logger }),
   });
   if (logger === undefined) app.useLogger(app.get(PinoLogger));
+  const config = app.get<AppConfig>(APP_CONFIG);
+  applyServerLimits(app.getHttpServer(), config.env);
   // Shutdown hooks on SIGTERM/SIGINT, with in-flight requests drained first and a time bound.
-  const stopListening = enableGracefulShutdown(app, { timeoutMs: app.get<AppConfig>(APP_CONFIG).env.SHUTDOWN_TIMEOUT_MS });
+  const stopListening = enableGracefulShutdown(app, { timeoutMs: config.env.SHUTDOWN_TIMEOUT_MS });
   app.getHttpServer().once('close', stopListening);
   await app.get(OpenApiService).setup(app);
   return app;

@@ -40,25 +40,31 @@ export async function startEmbedded(env: Env): Promise<Embedded> {
       AUDIT_SERVICE_AUDIENCE: AUDIT_API_AUDIENCE,
     },
     printQuickStart(listenPort: number) {
+      const route = `http://127.0.0.1:${listenPort}/internal/documents/1`;
+      // The token CLI reads the secret from the state file (mode 0600) itself, so the command a
+      // newcomer copies, shares or pastes into a chat carries no secret.
+      const cliCommand = `TOKEN=$(npm run -s token -- --client ${CALLER_CLIENT_ID}) && curl -s -H "Authorization: Bearer $TOKEN" ${route}`;
       const body = JSON.stringify({
         grant_type: 'client_credentials',
         client_id: CALLER_CLIENT_ID,
         client_secret: secretOf(CALLER_CLIENT_ID),
         audience: DOCUMENTS_API_AUDIENCE,
       });
-      const command =
+      const curlCommand =
         `TOKEN=$(curl -s ${issuer.tokenEndpoint} -H 'content-type: application/json' -d '${body}' ` +
         `| sed -E 's/.*"access_token":"([^"]+)".*/\\1/') && ` +
-        `curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:${listenPort}/internal/documents/1`;
+        `curl -s -H "Authorization: Bearer $TOKEN" ${route}`;
       process.stdout.write(
         [
           '',
           `Embedded dev issuer running at ${issuer.issuer} (development only; set AUTH0_DOMAIN or AUTH_ISSUER_URL for a real one).`,
-          'Get a token as the sample caller and call a protected route:',
+          'Get a token as the sample caller with the token CLI and call a protected route (from this directory):',
           '',
-          `  ${command}`,
+          `  ${cliCommand}`,
           '',
-          `Or: TOKEN=$(npm run -s token -- --client ${CALLER_CLIENT_ID})`,
+          `DEV ONLY — the same with curl alone; it contains the sample caller's client secret of this dev issuer:`,
+          '',
+          `  ${curlCommand}`,
           '',
         ].join('\n') + '\n',
       );

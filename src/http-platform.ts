@@ -1,14 +1,18 @@
-import { BadRequestException, HttpException, type INestApplication, type NestApplicationOptions, PayloadTooLargeException } from '@nestjs/common';
+import { HttpException, type INestApplication, type NestApplicationOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { STATUS_CODES } from 'node:http';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { JsonBodyInterceptor } from './json-body.interceptor.js';
+import { REQUEST_ID_HEADER, requestIdOf } from './logging/request-id.js';
+
+export { BODY_LIMIT_BYTES } from './json-body.interceptor.js';
 
 /**
- * Largest request body either platform reads, in bytes; past it the answer is 413 before any
- * guard or handler runs. Express's body-parser default is 100 KiB and Fastify's 1 MiB: one figure
- * for both, so the service answers the same on each.
+ * On every answer, both platforms: a browser that meets an answer (an error body, the OpenAPI
+ * document) must not guess a type other than the one declared and run it as script or HTML.
+ * (Fastify never sends `X-Powered-By`; Express's is turned off: it only tells scanners what to try.)
  */
-export const BODY_LIMIT_BYTES = 100 * 1024;
+const NOSNIFF = ['X-Content-Type-Options', 'nosniff'] as const;
 
 /**
  * Nest on Express (the default) or on Fastify (`HTTP_PLATFORM=fastify`), whose leaner request path
@@ -16,42 +20,51 @@ export const BODY_LIMIT_BYTES = 100 * 1024;
  * chosen.
  */
 export async function createNestApplication(module: object, platform: string | undefined, options: NestApplicationOptions): Promise<INestApplication> {
+  const app = await createOnPlatform(module, platform, { ...options, bodyParser: false });
+  // Bodies are read after the guards, by this interceptor, on both platforms; the platforms' own
+  // parsers (off above, and the Fastify catch-all below) read nothing.
+  app.useGlobalInterceptors(new JsonBodyInterceptor());
+  return app;
+}
+
+async function createOnPlatform(module: object, platform: string | undefined, options: NestApplicationOptions): Promise<INestApplication> {
   if (platform !== 'fastify') {
     const { ExpressAdapter } = await import('@nestjs/platform-express');
     const adapter = new (class extends ExpressAdapter {
       override mapException(error: unknown): unknown {
-        return bodyError(error) ?? withErrorBody(super.mapException(error));
+        return withErrorBody(super.mapException(error));
       }
     })();
     const app = await NestFactory.create<NestExpressApplication>(module, adapter, options);
-    // Before init, so Nest skips its own parsers of the same kind (and their default limit).
-    app.useBodyParser('json', { limit: BODY_LIMIT_BYTES });
-    app.useBodyParser('urlencoded', { limit: BODY_LIMIT_BYTES, extended: true });
+    app.disable('x-powered-by');
+    // First, so that answers written by any later middleware carry it too.
+    app.use((_req: unknown, res: { setHeader(name: string, value: string): void }, next: () => void) => {
+      res.setHeader(...NOSNIFF);
+      next();
+    });
     return app;
   }
   const { FastifyAdapter } = await import('@nestjs/platform-fastify');
   const adapter = new (class extends FastifyAdapter {
     override mapException(error: unknown): unknown {
-      return bodyError(error) ?? withErrorBody(super.mapException(error));
+      return withErrorBody(super.mapException(error));
     }
-  })({ bodyLimit: BODY_LIMIT_BYTES });
+  })({
+    // Fastify's own request id is the one pino-http logs (middie hands it over as `req.id`), so it
+    // follows the same rule as on Express; the hook echoes it on every answer, refusals included.
+    genReqId: requestIdOf,
+  });
+  adapter.getInstance().addHook('onRequest', (request, reply, done) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+    reply.header(...NOSNIFF);
+    done();
+  });
   const app = await NestFactory.create(module, adapter, options);
-  // Express leaves a body of a type it has no parser for unread and lets the route answer, after the
-  // guards; Fastify would answer 415 before them. Made the same: such a body is not read here either.
+  // Fastify parses JSON (and answers 415 for other types) before the route's guards run: its
+  // parsers are replaced by one that reads nothing, and JsonBodyInterceptor reads the body later.
+  adapter.getInstance().removeAllContentTypeParsers();
   adapter.getInstance().addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
   return app;
-}
-
-/** The body errors of both platforms (body-parser's `type`, Fastify's `code`), answered alike. */
-function bodyError(error: unknown): HttpException | undefined {
-  const { type, code } = (error ?? {}) as { type?: unknown; code?: unknown };
-  if (type === 'entity.too.large' || code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-    return new PayloadTooLargeException(`Request body is larger than ${BODY_LIMIT_BYTES} bytes`, { cause: error });
-  }
-  if (type === 'entity.parse.failed' || code === 'FST_ERR_CTP_INVALID_JSON_BODY' || code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
-    return new BadRequestException('Request body is not valid JSON', { cause: error });
-  }
-  return undefined;
 }
 
 /**

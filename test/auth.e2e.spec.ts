@@ -74,8 +74,16 @@ describe('incoming M2M authentication on the real AppModule', () => {
     await http().get(`/internal/data?access_token=${t}`).set('Authorization', `Bearer ${t}`).expect(400);
   });
 
-  it('a_token_in_a_form_body_is_refused_as_invalid_request', async () => {
-    await http().delete('/internal/documents/2').type('form').send({ access_token: issuer.sign() }).expect(400);
+  it('a_token_in_a_form_body_besides_the_header_is_refused_as_invalid_request', async () => {
+    // The body is read once the caller is authenticated and authorised; the rule applies then.
+    const t = issuer.sign(issuer.claims({ scope: 'delete:documents' }));
+    const res = await http().delete('/internal/documents/2').set('Authorization', `Bearer ${t}`).type('form').send({ access_token: t }).expect(400);
+    expect(res.headers['www-authenticate']).toBe(challenge({ error: 'invalid_request', description: 'Access tokens are accepted only in the Authorization header' }));
+  });
+
+  it('a_token_in_a_form_body_alone_is_not_read_so_the_request_has_no_credentials', async () => {
+    const res = await http().delete('/internal/documents/2').type('form').send({ access_token: issuer.sign() }).expect(401);
+    expect(res.headers['www-authenticate']).toBe(challenge({}));
   });
 
   it('a_missing_scope_is_a_403_insufficient_scope_naming_the_required_scopes', async () => {

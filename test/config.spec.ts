@@ -148,6 +148,11 @@ describe('configuration', () => {
     expect(problemsOf({ ...base, VERIFIED_TOKEN_CACHE_MAX_BYTES: '32MiB' }).join()).toContain('VERIFIED_TOKEN_CACHE_MAX_BYTES');
   });
 
+  it('server_timeouts_are_validated_and_headers_may_not_outlast_the_request', () => {
+    expect(problemsOf({ HTTP_KEEP_ALIVE_TIMEOUT_MS: '0', HTTP_MAX_CONNECTIONS: '0' }).join('\n')).toMatch(/HTTP_KEEP_ALIVE_TIMEOUT_MS[\s\S]*HTTP_MAX_CONNECTIONS/);
+    expect(problemsOf({ HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_REQUEST_TIMEOUT_MS: '10000' })).toEqual(['HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS']);
+  });
+
   it('booting_the_app_with_bad_configuration_fails_with_the_config_error', async () => {
     await expect(createApp({ env: { NODE_ENV: 'production', AUTH0_DOMAIN: undefined, AUTH_ISSUER_URL: undefined } }, false)).rejects.toThrow(
       /AUTH0_DOMAIN or AUTH_ISSUER_URL/,

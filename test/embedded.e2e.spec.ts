@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,7 +9,7 @@ const exec = promisify(execFile);
 const MAIN = resolve('dist/main.js');
 
 /** Starts `node dist/main.js` (what `npm start` runs after building) and waits for the quick-start command. */
-function startEmbedded(cwd: string): Promise<{ child: ChildProcess; command: string; port: number; output: () => string }> {
+function startEmbedded(cwd: string): Promise<{ child: ChildProcess; command: string; cliCommand?: string; port: number; output: () => string }> {
   const child = spawn(process.execPath, [MAIN], {
     cwd,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', LOG_LEVEL: 'warn' },
@@ -24,7 +24,8 @@ function startEmbedded(cwd: string): Promise<{ child: ChildProcess; command: str
       const port = /curl -s -H "Authorization: Bearer \$TOKEN" http:\/\/127\.0\.0\.1:(\d+)\//.exec(command ?? '')?.[1];
       if (command && port) {
         clearTimeout(timer);
-        resolveStart({ child, command: command.trim(), port: Number(port), output: () => out });
+        const cliCommand = out.split('\n').find((l) => l.trim().startsWith('TOKEN=$(npm run -s token'))?.trim();
+        resolveStart({ child, command: command.trim(), cliCommand, port: Number(port), output: () => out });
       }
     };
     child.stdout!.on('data', onData);
@@ -86,11 +87,28 @@ describe('the newcomer path: npm start with no configuration', () => {
     );
   });
 
+  const clientsOfState = () =>
+    (JSON.parse(readFileSync(join(cwd, '.dev-issuer/state.json'), 'utf8')) as { clients: Array<{ clientId: string; clientSecret: string }> }).clients;
+
   it('nothing_in_the_output_leaks_the_services_own_client_secret', async () => {
-    const state = JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(join(cwd, '.dev-issuer/state.json'), 'utf8'))) as {
-      clients: Array<{ clientId: string; clientSecret: string }>;
-    };
-    const serviceSecret = state.clients.find((c) => c.clientId === 'nest-m2m-service')!.clientSecret;
+    const serviceSecret = clientsOfState().find((c) => c.clientId === 'nest-m2m-service')!.clientSecret;
     expect(started.output()).not.toContain(serviceSecret);
+  });
+
+  it('the_token_cli_command_comes_first_and_no_secret_is_printed_before_a_dev_only_label', () => {
+    const out = started.output();
+    expect(started.cliCommand).toBe(`TOKEN=$(npm run -s token -- --client documents-caller) && curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:${started.port}/internal/documents/1`);
+    const label = out.search(/dev only/i);
+    expect(label).toBeGreaterThan(out.indexOf(started.cliCommand!));
+    const beforeLabel = out.slice(0, label);
+    for (const { clientSecret } of clientsOfState()) expect(beforeLabel).not.toContain(clientSecret);
+    expect(out.indexOf(started.command)).toBeGreaterThan(label);
+  });
+
+  it('the_printed_token_cli_command_answers_200_with_the_document', async () => {
+    // As printed, from the directory `npm start` ran in; here the service ran in `cwd`, so the state file is named.
+    const command = started.cliCommand!.replace('--client documents-caller', `--client documents-caller --state ${join(cwd, '.dev-issuer/state.json')}`);
+    const { stdout } = await exec('bash', ['-c', command], { timeout: 30_000 });
+    expect(JSON.parse(stdout)).toEqual({ id: '1', title: 'Quarterly report', body: 'Revenue grew.' });
   });
 });

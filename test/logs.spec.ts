@@ -8,14 +8,17 @@ const JWT = /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}/;
 /**
  * The built service in production mode, every log line captured from its stdout/stderr, through a
  * flow that handles every kind of secret: incoming tokens (valid, invalid, in the query string),
- * its own client secret, the outgoing M2M token it buys and sends to the audit sibling.
+ * its own client secret, the outgoing M2M token it buys and sends to the audit sibling. On both
+ * platforms: every refusal must be traceable to a request by the same header and log field.
  */
-describe('production logs', () => {
+describe.each(['express', 'fastify'])('production logs on %s', (platform) => {
   let issuer: DevIssuer;
   let app: RunningApp;
   const secrets: string[] = [];
   let lines: Array<Record<string, unknown>> = [];
   let raw = '';
+  const responseIds: Array<string | null> = [];
+  const oversizedId: Array<string | null> = [];
 
   beforeAll(async () => {
     issuer = await startDevIssuer({ port: 0 });
@@ -23,6 +26,7 @@ describe('production logs', () => {
     const serviceSecret = secretOf(issuer, 'nest-m2m-service');
     app = await spawnApp({
       PORT: port,
+      HTTP_PLATFORM: platform,
       NODE_ENV: 'production',
       LOG_LEVEL: 'trace',
       AUTH_ISSUER_URL: issuer.issuer,
@@ -42,7 +46,11 @@ describe('production logs', () => {
     const garbage = 'not-a-jwt-but-a-secret-0123456789';
     secrets.push(serviceSecret, secretOf(issuer, 'documents-caller'), token, invalid, garbage, token.split('.')[2], invalid.split('.')[2]);
 
-    const call = (path: string, init: RequestInit = {}) => fetch(`${app.url}${path}`, init).then(async (r) => ({ status: r.status, body: await r.text(), id: r.headers.get('x-request-id') }));
+    const call = (path: string, init: RequestInit = {}) =>
+      fetch(`${app.url}${path}`, init).then(async (r) => {
+        responseIds.push(r.headers.get('x-request-id'));
+        return { status: r.status, body: await r.text(), id: r.headers.get('x-request-id') };
+      });
     const bearer = (t: string) => ({ Authorization: `Bearer ${t}` });
     const first = await call('/internal/documents/1', { headers: bearer(token) });
     expect(first.status, `${first.body}\n${app.stdout()}`).toBe(200);
@@ -53,7 +61,12 @@ describe('production logs', () => {
     expect((await call(`/internal/data?access_token=${token}`)).status).toBe(400);
     expect((await call('/internal/data', { headers: { Cookie: `session=${garbage}`, 'Proxy-Authorization': `Basic ${garbage}` } })).status).toBe(401);
     expect((await call('/internal/audit-events', { headers: bearer(token) })).status).toBe(403);
-    expect((await call('/internal/audit-events', { method: 'POST', headers: { ...bearer(token), 'content-type': 'application/json' }, body: JSON.stringify({ client_secret: serviceSecret, access_token: token }) })).status).toBe(400);
+    // Refused on its scopes before its body (holding secrets) is read.
+    expect((await call('/internal/audit-events', { method: 'POST', headers: { ...bearer(token), 'content-type': 'application/json' }, body: JSON.stringify({ client_secret: serviceSecret, access_token: token }) })).status).toBe(403);
+    oversizedId.push(await call('/internal/data', { headers: { 'x-request-id': `oversized-${'Z'.repeat(4000)}` } }).then((r) => r.id));
+    // A refusal after the body was read (the body's stream events must not lose the request's log context).
+    const put = await call('/internal/documents/9', { method: 'PUT', headers: { ...bearer(garbage), 'content-type': 'application/json', 'x-request-id': 'trace-put-456' }, body: JSON.stringify({ title: 't', body: 'b' }) });
+    expect(put.status).toBe(401);
 
     await fetch(`${app.url}/health`);
     app.child.kill('SIGTERM');
@@ -97,6 +110,23 @@ describe('production logs', () => {
     for (const l of rejections) expect(l.reqId).toEqual(expect.any(String));
     // A caller's sane x-request-id is kept, so one id follows a call across services.
     expect(rejections.some((l) => l.reqId === 'trace-abc-123' && /code=ERR_AUTH_TOKEN_MALFORMED /.test(l.msg as string))).toBe(true);
+  });
+
+  it('every_answer_carries_an_x_request_id_header', () => {
+    expect(responseIds.length).toBeGreaterThanOrEqual(9);
+    for (const id of responseIds) expect(id).toMatch(/^[A-Za-z0-9._:@-]{1,128}$/);
+    expect(new Set(responseIds).size).toBe(responseIds.length);
+  });
+
+  it('a_refusal_after_the_body_was_read_carries_the_request_id_too', () => {
+    expect(responseIds).toContain('trace-put-456');
+    expect(lines.some((l) => l.reqId === 'trace-put-456' && /^auth rejected code=ERR_AUTH_TOKEN_MALFORMED /.test(l.msg as string))).toBe(true);
+  });
+
+  it('an_oversized_x_request_id_is_replaced_and_never_logged_in_full', () => {
+    expect(oversizedId[0]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(lines.some((l) => l.reqId === oversizedId[0])).toBe(true);
+    expect(raw).not.toContain('Z'.repeat(200));
   });
 
   it('nest_lifecycle_lines_go_through_pino_too', () => {

@@ -29,6 +29,11 @@ export const envSchema = z
     LOG_LEVEL: z.preprocess(emptyToUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
     SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 600_000),
     HEALTH_CHECK_TIMEOUT_MS: int(1000, 50, 60_000),
+    HTTP_HEADERS_TIMEOUT_MS: int(10_000, 100, 600_000),
+    HTTP_REQUEST_TIMEOUT_MS: int(30_000, 100, 3_600_000),
+    // Node reads 0 as "never time out", which is what this setting exists to prevent.
+    HTTP_KEEP_ALIVE_TIMEOUT_MS: int(5_000, 100, 600_000),
+    HTTP_MAX_CONNECTIONS: int(1024, 1, 1_000_000),
     HEALTH_TOKEN_ENDPOINT_CACHE_MS: int(30_000, 0, 3_600_000),
 
     AUTH0_DOMAIN: opt(z.string().regex(/^(?!https?:)[a-z0-9.-]+(:\d+)?$/i, 'must be a host name such as acme.us.auth0.com (no scheme, no path)')),
@@ -102,6 +107,12 @@ export function crossFieldProblems(raw: Record<string, unknown>): Array<[variabl
   // writes it can make this service present a token of their choosing (AES-GCM bound to the key refuses both).
   if (production && present(raw.TOKEN_CACHE_URL) && !present(raw.TOKEN_CACHE_ENCRYPTION_KEY)) {
     problems.push(['TOKEN_CACHE_ENCRYPTION_KEY', 'is required with TOKEN_CACHE_URL in production (tokens in Redis are bearer credentials; generate one with `openssl rand -hex 32`)']);
+  }
+  const headersTimeout = Number(raw.HTTP_HEADERS_TIMEOUT_MS ?? 10_000);
+  const requestTimeout = Number(raw.HTTP_REQUEST_TIMEOUT_MS ?? 30_000);
+  if (present(raw.HTTP_HEADERS_TIMEOUT_MS) || present(raw.HTTP_REQUEST_TIMEOUT_MS)) {
+    // Node refuses a headers timeout longer than the request timeout (the request includes its headers).
+    if (headersTimeout > requestTimeout) problems.push(['HTTP_HEADERS_TIMEOUT_MS', 'must not exceed HTTP_REQUEST_TIMEOUT_MS']);
   }
   for (const name of ['TOKEN_CACHE_KEY_PREFIX', 'TOKEN_CACHE_ENCRYPTION_KEY']) {
     if (present(raw[name]) && !present(raw.TOKEN_CACHE_URL)) problems.push([name, 'is only used with TOKEN_CACHE_URL']);

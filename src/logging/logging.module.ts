@@ -1,14 +1,24 @@
 import { createRequire } from 'node:module';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Module } from '@nestjs/common';
+import { Module, RequestMethod } from '@nestjs/common';
 import { LoggerModule, type Params } from 'nestjs-pino';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 import { redactUrl, REDACT_PATHS } from './redaction.js';
-import { requestId } from './request-id.js';
+import { loggedHeaders, requestId } from './request-id.js';
 
 /** Probes and scrapes every few seconds would drown the log; their failures still show in metrics. */
 const QUIET_PATHS = /^\/(health|metrics)(\/|\?|$)/;
+
+/**
+ * Every path, on both platforms. nestjs-pino's default, `{/*splat}`, is mounted by @fastify/middie
+ * (9.3.6) as `/{/*splat}`, which matches no request: on Fastify the request logger then never ran —
+ * no access log, no `x-request-id` answer header and no `reqId` on the "auth rejected" lines.
+ */
+const ALL_ROUTES = { path: '{*path}', method: RequestMethod.ALL };
+
+/** The path as requested: on Fastify, middie strips a mounted middleware's path from `req.url`. */
+const requestedUrl = (req: IncomingMessage & { originalUrl?: string }) => req.originalUrl ?? req.url;
 
 /** pino-pretty is a devDependency: a production install does not have it, and must not need it. */
 function prettyAvailable(): boolean {
@@ -23,13 +33,14 @@ function prettyAvailable(): boolean {
 export function loggerParams(config: AppConfig): Params {
   const pretty = config.env.NODE_ENV === 'development' && config.env.LOG_LEVEL !== 'silent' && prettyAvailable();
   return {
+    forRoutes: [ALL_ROUTES],
     pinoHttp: {
       level: config.env.LOG_LEVEL,
       redact: { paths: REDACT_PATHS, censor: '[Redacted]' },
       genReqId: requestId,
       // App log lines inside a request carry `reqId` only; the completion line carries the request.
       quietReqLogger: true,
-      autoLogging: { ignore: (req: IncomingMessage) => QUIET_PATHS.test(req.url ?? '') },
+      autoLogging: { ignore: (req: IncomingMessage) => QUIET_PATHS.test(requestedUrl(req) ?? '') },
       customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) =>
         err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
       serializers: {
@@ -37,7 +48,7 @@ export function loggerParams(config: AppConfig): Params {
           id: req.id,
           method: req.method,
           url: redactUrl(req.url),
-          headers: req.headers,
+          headers: loggedHeaders(req.headers, req.id),
           remoteAddress: req.remoteAddress,
         }),
       },
