@@ -1,3 +1,4 @@
+import { basicAuthorization } from './basic-credentials.js';
 import type { DevIssuerConfig } from './config.js';
 
 export interface GetTokenOptions {
@@ -41,9 +42,7 @@ export async function requestClientToken(tokenEndpoint: string, config: DevIssue
   const body: Record<string, string> = { grant_type: 'client_credentials', ...(audience && { audience }), ...(scope && { scope }) };
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
   if (client.tokenEndpointAuthMethod === 'client_secret_basic') {
-    // RFC 6749 §2.3.1: form-encoded before base64.
-    const encode = (v: string) => encodeURIComponent(v).replace(/%20/g, '+');
-    headers.authorization = `Basic ${Buffer.from(`${encode(client.clientId)}:${encode(client.clientSecret)}`).toString('base64')}`;
+    headers.authorization = basicAuthorization(client.clientId, client.clientSecret);
   } else {
     Object.assign(body, { client_id: client.clientId, client_secret: client.clientSecret });
   }

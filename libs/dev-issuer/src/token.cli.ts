@@ -8,6 +8,7 @@
  * Exit codes: 0 token printed, 1 the issuer refused or could not be reached, 2 usage or setup error.
  */
 import { parseArgs } from 'node:util';
+import { basicAuthorization } from './basic-credentials.js';
 import { DEFAULT_STATE_FILE, readDevIssuerState } from './state-file.js';
 
 const USAGE = `Usage: nest-m2m-dev-issuer token --client <id> [--audience <api>] [--resource <uri>] [--scope "<a b>"] [--json]
@@ -123,16 +124,10 @@ async function embeddedTarget(flags: Flags): Promise<TokenTarget> {
   };
 }
 
-/** RFC 6749 §2.3.1: Basic credentials are form-urlencoded before base64. */
-function basicCredentials(clientId: string, clientSecret: string): string {
-  const encode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
-  return `Basic ${Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64')}`;
-}
-
 async function requestToken(target: TokenTarget, flags: Flags): Promise<Record<string, unknown>> {
   const body = new URLSearchParams({ grant_type: 'client_credentials' });
   const headers: Record<string, string> = { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' };
-  if (target.auth === 'basic') headers.Authorization = basicCredentials(target.clientId, target.clientSecret);
+  if (target.auth === 'basic') headers.Authorization = basicAuthorization(target.clientId, target.clientSecret);
   else {
     body.set('client_id', target.clientId);
     body.set('client_secret', target.clientSecret);

@@ -42,11 +42,8 @@ export function credentials(issuer: DevIssuer, clientId: string, audience?: stri
   return { grant_type: 'client_credentials', client_id: clientId, client_secret: secretOf(issuer, clientId), ...(audience ? { audience } : {}) };
 }
 
-/** RFC 6749 §2.3.1 Basic header: form-urlencode id and secret, then base64. */
-export function basicHeader(clientId: string, clientSecret: string): string {
-  const encode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
-  return `Basic ${Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64')}`;
-}
+/** RFC 6749 §2.3.1 Basic header, as the library's own clients (token CLI, getToken) build it. */
+export { basicAuthorization as basicHeader } from '../src/basic-credentials.js';
 
 export interface ClientKey {
   alg: 'RS256' | 'PS256' | 'ES256';
