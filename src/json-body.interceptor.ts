@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { BadRequestException, type CallHandler, type ExecutionContext, Injectable, type NestInterceptor, PayloadTooLargeException } from '@nestjs/common';
-import { InvalidRequestError } from '@nest-m2m/auth';
+import { assertNoAccessTokenParameter } from '@nest-m2m/auth';
 import { from, type Observable, switchMap } from 'rxjs';
 
 /** Largest request body read, in bytes, on both platforms; past it the answer is 413. */
@@ -28,10 +28,8 @@ export class JsonBodyInterceptor implements NestInterceptor {
     return from(readBody(raw)).pipe(
       switchMap((text) => {
         const body = json ? parseJson(text) : Object.fromEntries(new URLSearchParams(text));
-        // RFC 6750 §2: one method per request. The guard saw the header token; the body is read only now.
-        if (typeof body === 'object' && body !== null && Object.hasOwn(body, 'access_token')) {
-          throw new InvalidRequestError('Access tokens are accepted only in the Authorization header');
-        }
+        // The guard saw the header token; the body is read only now, so the library's one-method rule applies here.
+        assertNoAccessTokenParameter(body);
         request.body = body;
         return next.handle();
       }),

@@ -13,8 +13,16 @@ interface RequestLike {
   body?: unknown;
 }
 
-function hasAccessTokenParam(source: unknown): boolean {
-  return typeof source === 'object' && source !== null && Object.prototype.hasOwnProperty.call(source, 'access_token');
+/**
+ * RFC 6750 §2: one method per request, and only the header method is supported (§2.2/§2.3 tokens end
+ * up in logs and caches). Throws `InvalidRequestError` when a query or a parsed body carries
+ * `access_token`. The guard applies it to what is parsed before it runs; an app that parses bodies
+ * after the guards (to read nothing for unauthenticated clients) applies it to the body then.
+ */
+export function assertNoAccessTokenParameter(source: unknown): void {
+  if (typeof source === 'object' && source !== null && Object.prototype.hasOwnProperty.call(source, 'access_token')) {
+    throw new InvalidRequestError('Access tokens are accepted only in the Authorization header');
+  }
 }
 
 function authorizationHeaderCount(req: RequestLike): number {
@@ -34,9 +42,8 @@ function authorizationHeaderCount(req: RequestLike): number {
  * run only on a verified-token cache miss: a hit is a token already checked.
  */
 export function bearerCredentials(req: RequestLike): string | undefined {
-  if (hasAccessTokenParam(req.query) || hasAccessTokenParam(req.body)) {
-    throw new InvalidRequestError('Access tokens are accepted only in the Authorization header');
-  }
+  assertNoAccessTokenParameter(req.query);
+  assertNoAccessTokenParameter(req.body);
   const header = req.headers.authorization;
   if (header === undefined) return undefined;
   if (Array.isArray(header) || authorizationHeaderCount(req) > 1) throw new InvalidRequestError('More than one Authorization header');

@@ -5,6 +5,7 @@ export type { Clock } from './clock.js';
 export { AuthEvents, type AuthEventListener } from './auth.events.js';
 export * from './bearer.errors.js';
 export { BearerErrorFilter } from './bearer-error.filter.js';
+export { assertNoAccessTokenParameter } from './bearer-token.extractor.js';
 export { IssuerDiscovery, type IssuerMetadata } from './issuer-discovery.js';
 export { JwtAuthGuard } from './jwt-auth.guard.js';
 export { KeySource, type JwksFetchOutcome } from './key-source.js';
