@@ -6,33 +6,34 @@ import { M2MTokenService } from './m2m-token.service.js';
 
 const API = 'https://api.example.test';
 
-describe('M2MTokenService decisions follow the injected clock', () => {
-  let endpoint: TokenEndpointStub;
-  let clock: ReturnType<typeof manualClock>;
-  let service: M2MTokenService;
+let endpoint: TokenEndpointStub;
+let clock: ReturnType<typeof manualClock>;
+let service: M2MTokenService;
+const make = (extra: Partial<M2MModuleOptions> = {}) =>
+  new M2MTokenService({ tokenEndpoint: endpoint.url, clientId: 'svc', clientSecret: 'secret', maxAttempts: 3, clock, ...extra });
 
-  beforeAll(async () => {
-    Logger.overrideLogger(false);
-    endpoint = await new TokenEndpointStub().start();
-  });
-  afterAll(async () => {
-    await endpoint.close();
-    Logger.overrideLogger(['log', 'warn', 'error']);
-  });
+beforeAll(async () => {
+  Logger.overrideLogger(false);
+  endpoint = await new TokenEndpointStub().start();
+});
+afterAll(async () => {
+  await endpoint.close();
+  Logger.overrideLogger(['log', 'warn', 'error']);
+});
+beforeEach(() => {
+  endpoint.requests = 0;
+  endpoint.expiresIn = 3600;
+  clock = manualClock();
+});
+afterEach(async () => {
+  await service.onModuleDestroy();
+  endpoint.reset();
+});
+
+describe('M2MTokenService decisions follow the injected clock', () => {
   beforeEach(() => {
-    endpoint.requests = 0;
-    endpoint.expiresIn = 3600;
-    clock = manualClock();
-    service = new M2MTokenService({
-      tokenEndpoint: endpoint.url,
-      clientId: 'svc',
-      clientSecret: 'secret',
-      refreshBufferSeconds: 60,
-      maxAttempts: 1,
-      clock,
-    });
+    service = make({ refreshBufferSeconds: 60, maxAttempts: 1 });
   });
-  afterEach(() => service.onModuleDestroy());
 
   it('a_token_is_served_from_the_cache_until_the_clock_passes_its_refresh_point_then_renewed_without_waiting', async () => {
     const first = await service.getToken({ audience: API });
@@ -58,29 +59,7 @@ describe('M2MTokenService decisions follow the injected clock', () => {
 });
 
 describe('M2MTokenService while the issuer is down', () => {
-  let endpoint: TokenEndpointStub;
-  let clock: ReturnType<typeof manualClock>;
-  let service: M2MTokenService;
-  const make = (extra: Partial<M2MModuleOptions> = {}) =>
-    new M2MTokenService({ tokenEndpoint: endpoint.url, clientId: 'svc', clientSecret: 'secret', maxAttempts: 3, clock, ...extra });
   const outcome = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: string; status?: number }) => `${e.code} ${e.status}`);
-
-  beforeAll(async () => {
-    Logger.overrideLogger(false);
-    endpoint = await new TokenEndpointStub().start();
-  });
-  afterAll(async () => {
-    await endpoint.close();
-    Logger.overrideLogger(['log', 'warn', 'error']);
-  });
-  beforeEach(() => {
-    endpoint.requests = 0;
-    clock = manualClock();
-  });
-  afterEach(async () => {
-    await service.onModuleDestroy();
-    endpoint.reset();
-  });
 
   it('one_failure_is_shared_by_every_caller_for_the_backoff_window_then_the_issuer_is_asked_again', async () => {
     service = make({ failureBackoffMs: 5000 });
