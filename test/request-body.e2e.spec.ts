@@ -5,12 +5,10 @@
  */
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
-import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BODY_LIMIT_BYTES } from '../src/http-platform.js';
-import { startApp } from './helpers/app.js';
-import { TestIssuer } from '../libs/auth/test/test-issuer.js';
+import { appOnTestIssuer } from './helpers/app.js';
 
 /** A JSON audit event of exactly `bytes` bytes (its `resource` padded). */
 function eventOfSize(bytes: number): string {
@@ -19,24 +17,15 @@ function eventOfSize(bytes: number): string {
 }
 
 describe.each(['express', 'fastify'])('request bodies on %s', (platform) => {
-  let issuer: TestIssuer;
-  let app: INestApplication;
-  const post = () => request(app.getHttpServer()).post('/internal/audit-events').set('content-type', 'application/json');
-  const writer = () => `Bearer ${issuer.sign(issuer.claims({ scope: 'write:audit' }))}`;
+  const running = appOnTestIssuer({ HTTP_PLATFORM: platform });
+  const post = () => request(running.app.getHttpServer()).post('/internal/audit-events').set('content-type', 'application/json');
+  const writer = () => `Bearer ${running.issuer.sign(running.issuer.claims({ scope: 'write:audit' }))}`;
 
-  beforeAll(async () => {
-    issuer = await new TestIssuer().start();
-    app = await startApp(issuer, { HTTP_PLATFORM: platform });
-  });
-  afterAll(async () => {
-    await app?.close();
-    await issuer?.close();
-  });
 
   it('without_a_token_a_body_is_refused_401_before_it_is_read', async () => {
     // Headers announce 50 KB (under the limit) and only 10 bytes follow: an answer that does not
     // wait for the rest was given without reading the body.
-    const { port } = app.getHttpServer().address() as { port: number };
+    const { port } = running.app.getHttpServer().address() as { port: number };
     const answer = await new Promise<string>((resolve) => {
       let text = '';
       const socket = connect(port, '127.0.0.1', () =>
@@ -82,7 +71,7 @@ describe.each(['express', 'fastify'])('request bodies on %s', (platform) => {
 
   it('a_chunked_body_over_the_limit_is_a_413', async () => {
     // No Content-Length to check up front: the limit is counted while reading.
-    const { port } = app.getHttpServer().address() as { port: number };
+    const { port } = running.app.getHttpServer().address() as { port: number };
     const status = await new Promise<number | undefined>((resolve, reject) => {
       const req = httpRequest({ port, host: '127.0.0.1', method: 'POST', path: '/internal/audit-events', headers: { 'content-type': 'application/json', authorization: writer() } }, (res) => {
         res.resume();

@@ -3,36 +3,25 @@
  * the framework to scanners), `X-Content-Type-Options: nosniff` (a browser never guesses another
  * type from a JSON or text body), and an `x-request-id` that a caller cannot inflate.
  */
-import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BODY_LIMIT_BYTES } from '../src/http-platform.js';
-import { startApp } from './helpers/app.js';
-import { TestIssuer } from '../libs/auth/test/test-issuer.js';
+import { appOnTestIssuer } from './helpers/app.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 describe.each(['express', 'fastify'])('response headers on %s', (platform) => {
-  let issuer: TestIssuer;
-  let app: INestApplication;
-  const http = () => request(app.getHttpServer());
+  const running = appOnTestIssuer({ HTTP_PLATFORM: platform });
+  const http = () => request(running.app.getHttpServer());
 
-  beforeAll(async () => {
-    issuer = await new TestIssuer().start();
-    app = await startApp(issuer, { HTTP_PLATFORM: platform });
-  });
-  afterAll(async () => {
-    await app?.close();
-    await issuer?.close();
-  });
 
   const answers: Array<[name: string, send: () => request.Test, status: number]> = [
     ['a public 200', () => http().get('/health'), 200],
-    ['a guarded 200', () => http().get('/internal/data').set('Authorization', `Bearer ${issuer.sign()}`), 200],
+    ['a guarded 200', () => http().get('/internal/data').set('Authorization', `Bearer ${running.issuer.sign()}`), 200],
     ['a 401 without token', () => http().get('/internal/data'), 401],
-    ['a 403 for a missing scope', () => http().delete('/internal/documents/1').set('Authorization', `Bearer ${issuer.sign()}`), 403],
+    ['a 403 for a missing scope', () => http().delete('/internal/documents/1').set('Authorization', `Bearer ${running.issuer.sign()}`), 403],
     ['a 404 for an unknown path', () => http().get('/no/such/path'), 404],
-    ['a 413 for a body over the limit', () => http().post('/internal/audit-events').set('content-type', 'application/json').set('Authorization', `Bearer ${issuer.sign(issuer.claims({ scope: 'write:audit' }))}`).send(`"${'x'.repeat(BODY_LIMIT_BYTES)}"`), 413],
+    ['a 413 for a body over the limit', () => http().post('/internal/audit-events').set('content-type', 'application/json').set('Authorization', `Bearer ${running.issuer.sign(running.issuer.claims({ scope: 'write:audit' }))}`).send(`"${'x'.repeat(BODY_LIMIT_BYTES)}"`), 413],
     ['the OpenAPI document', () => http().get('/docs-json'), 200],
   ];
 

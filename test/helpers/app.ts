@@ -1,6 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
+import { afterAll, beforeAll } from 'vitest';
 import { createApp } from '../../src/bootstrap.js';
-import type { TestIssuer } from '../../libs/auth/test/test-issuer.js';
+import { TestIssuer } from '../../libs/auth/test/test-issuer.js';
 
 /** Boots the real AppModule against a test issuer, on 127.0.0.1 port 0. */
 export async function startApp(issuer: TestIssuer, env: Record<string, string | undefined> = {}): Promise<INestApplication> {
@@ -17,6 +18,20 @@ export async function startApp(issuer: TestIssuer, env: Record<string, string | 
   }, false);
   await app.listen(0, '127.0.0.1');
   return app;
+}
+
+/** A test issuer and the app on it, started before the suite's tests and closed after them. */
+export function appOnTestIssuer(env: Record<string, string | undefined> = {}): { readonly issuer: TestIssuer; readonly app: INestApplication } {
+  const running = {} as { issuer: TestIssuer; app: INestApplication };
+  beforeAll(async () => {
+    running.issuer = await new TestIssuer().start();
+    running.app = await startApp(running.issuer, env);
+  });
+  afterAll(async () => {
+    await running.app?.close();
+    await running.issuer?.close();
+  });
+  return running;
 }
 
 /** `expectFailsWith`-style check of an RFC 6750 answer. */
