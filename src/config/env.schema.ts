@@ -39,6 +39,9 @@ export const envSchema = z
     AUTH0_DOMAIN: opt(z.string().regex(/^(?!https?:)[a-z0-9.-]+(:\d+)?$/i, 'must be a host name such as acme.us.auth0.com (no scheme, no path)')),
     AUTH_ISSUER_URL: opt(httpsUrl),
     AUTH0_AUDIENCE: opt(z.string()).transform((v) => list(v)),
+    // Per-API audiences (@Audience): each API of this service accepts only its own tokens. Unset: any of AUTH0_AUDIENCE.
+    DOCUMENTS_API_AUDIENCE: opt(z.string()).transform((v) => (v ? list(v) : undefined)),
+    AUDIT_API_AUDIENCE: opt(z.string()).transform((v) => (v ? list(v) : undefined)),
     AUTH_JWKS_URI: opt(httpsUrl),
     AUTH_TOKEN_URL: opt(httpsUrl),
     AUTH_ALGORITHMS: opt(z.string())
