@@ -51,11 +51,12 @@ describe('token CLI against the embedded issuer', () => {
     expect(payload.azp).toBe('documents-caller');
   });
 
-  it('prints the whole token response with --json, for an explicit audience by basic auth', async () => {
+  it('prints the whole token response with --json, for an explicit audience by basic auth (no scope: it equals the requested one)', async () => {
     const { code, stdout } = await runCli(['--client', 'auditor', '--audience', AUDIT_API_AUDIENCE, '--auth', 'basic', '--json', '--scope', 'read:audit'], { cwd });
     expect(code).toBe(0);
     const response = JSON.parse(stdout) as Record<string, unknown>;
-    expect(response).toMatchObject({ token_type: 'Bearer', expires_in: 86400, scope: 'read:audit' });
+    expect(response).toMatchObject({ token_type: 'Bearer', expires_in: 86400 });
+    expect(response).not.toHaveProperty('scope');
     expect(decodeJwt(response.access_token as string).aud).toBe(AUDIT_API_AUDIENCE);
   });
 
