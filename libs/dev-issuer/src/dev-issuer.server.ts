@@ -67,6 +67,8 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
     SigningKeys.create(options.keysFile),
     options.tls ? createTlsMaterial() : Promise.resolve(undefined),
   ]);
+  // Before listening: a CA file that cannot be written is a start-up error, not a server left open.
+  const caFile = tlsMaterial ? await writeCaFile(options.tls, tlsMaterial.caPem) : undefined;
 
   const sockets = new Set<Socket>();
   // Aborted on close(): wakes every delayed response so nothing outlives the issuer.
@@ -87,6 +89,9 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
       server.off('error', reject);
       resolve();
     });
+  }).catch(async (error: unknown) => {
+    await caFile?.cleanup();
+    throw error;
   });
   const { address, port } = server.address() as AddressInfo;
   const authority = `${isIP(address) === 6 ? `[${address}]` : address}:${port}`;
@@ -99,7 +104,6 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
       .filter((c) => c.quotaPerHour !== undefined || c.quotaPerDay !== undefined)
       .map((c) => [c.clientId, { perHour: c.quotaPerHour, perDay: c.quotaPerDay }]),
   );
-  const caFile = tlsMaterial ? await writeCaFile(options.tls, tlsMaterial.caPem) : undefined;
 
   const ctx: IssuerContext = {
     url,
