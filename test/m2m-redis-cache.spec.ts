@@ -85,7 +85,8 @@ describe('M2MTokenService with the Redis token cache', () => {
       enableTestControls: true,
       config: {
         apis: [
-          { identifier: AUDIT_API_AUDIENCE, scopes: ['write:audit'], tokenLifetimeSeconds: 600 },
+          // RFC 9068 profile: tokens carry a jti, so a replacement issued within the same second differs.
+          { identifier: AUDIT_API_AUDIENCE, scopes: ['write:audit'], tokenLifetimeSeconds: 600, accessTokenProfile: 'rfc9068' },
           { identifier: DOCUMENTS_API_AUDIENCE, scopes: ['read:documents'] },
         ],
         clients: [

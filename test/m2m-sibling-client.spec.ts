@@ -3,7 +3,7 @@ import { Test } from '@nestjs/testing';
 import { AxiosError } from 'axios';
 import { firstValueFrom } from 'rxjs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { AUDIT_API_AUDIENCE, startDevIssuer, type DevIssuer } from '@nest-m2m/dev-issuer';
+import { AUDIT_API_AUDIENCE, DEFAULT_DEV_ISSUER_CONFIG, startDevIssuer, type DevIssuer } from '@nest-m2m/dev-issuer';
 import {
   getSiblingClientToken,
   InjectSiblingClient,
@@ -25,7 +25,10 @@ describe('sibling clients', () => {
   let options: M2MModuleOptions;
 
   beforeAll(async () => {
-    iss = await startDevIssuer({ enableTestControls: true });
+    // Auth0's RFC 9068 profile gives tokens a jti, so a replacement token issued within the same
+    // second differs from the one it replaces (the default profile has no jti, as Auth0's).
+    const apis = DEFAULT_DEV_ISSUER_CONFIG.apis.map((api) => ({ ...api, accessTokenProfile: 'rfc9068' as const }));
+    iss = await startDevIssuer({ enableTestControls: true, config: { ...DEFAULT_DEV_ISSUER_CONFIG, apis } });
     [audit, elsewhere] = await Promise.all([startSiblingServer(), startSiblingServer()]);
     options = {
       dialect: 'auth0',

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT, type JWTPayload } from 'jose';
-import type { DevIssuerApi } from './config.js';
+import type { DevIssuerApi, DevIssuerOrganization } from './config.js';
 import { ACCESS_TOKEN_ALG, type SigningKeys } from './keys.js';
 
 export interface AccessTokenRequest {
@@ -8,35 +8,40 @@ export interface AccessTokenRequest {
   audience: string;
   scopes: string[];
   lifetimeSeconds: number;
-  /** The API, when known: decides whether `permissions` is added (Auth0 RBAC). */
+  /** The API, when known: decides `permissions` (Auth0 RBAC) and the token profile. */
   api?: DevIssuerApi;
+  /** The organization the token is for: `org_id`, and `org_name` when `withOrgName`. */
+  organization?: DevIssuerOrganization;
+  withOrgName?: boolean;
   claims?: Record<string, unknown>;
   header?: Record<string, unknown>;
 }
 
 /**
- * Signs an access token shaped like Auth0's for the client-credentials grant:
- * `sub` is `<client_id>@clients`, `gty` is `client-credentials`, `azp` is the client, `scope` the
- * granted scopes, and with RBAC `permissions` repeats them as an array. Header `typ: JWT` (not
- * RFC 9068's `at+jwt`) as Auth0 sends.
+ * Signs an access token in the API's profile ("Access Token Profiles" in Auth0's docs):
+ * - 'auth0' (default): header `typ: JWT`; `sub` `<client_id>@clients`, `azp`, `gty`
+ *   `client-credentials`, `scope`; no `jti`, as Auth0's default profile has none;
+ * - 'rfc9068': header `typ: at+jwt`; `client_id` in place of `azp`, a `jti`, no `gty`.
+ * Both: `permissions` with RBAC, `org_id` (and `org_name` when enabled) for an organization.
  */
 export async function signAccessToken(keys: SigningKeys, issuer: string, request: AccessTokenRequest): Promise<string> {
   const iat = Math.floor(Date.now() / 1000);
+  const rfc9068 = request.api?.accessTokenProfile === 'rfc9068';
   const claims: Record<string, unknown> = {
     iss: issuer,
     sub: `${request.clientId}@clients`,
     aud: request.audience,
     iat,
     exp: iat + request.lifetimeSeconds,
-    jti: randomUUID(),
-    gty: 'client-credentials',
-    azp: request.clientId,
+    ...(rfc9068 ? { client_id: request.clientId, jti: randomUUID() } : { gty: 'client-credentials', azp: request.clientId }),
     ...(request.scopes.length > 0 ? { scope: request.scopes.join(' ') } : {}),
     ...(request.api?.rbac ? { permissions: [...request.scopes] } : {}),
+    ...(request.organization ? { org_id: request.organization.id } : {}),
+    ...(request.organization && request.withOrgName ? { org_name: request.organization.name } : {}),
     ...request.claims,
   };
   for (const [name, value] of Object.entries(claims)) if (value === undefined) delete claims[name];
   const { kid, privateKey } = keys.current;
-  const header = { alg: ACCESS_TOKEN_ALG, typ: 'JWT', kid, ...request.header };
+  const header = { alg: ACCESS_TOKEN_ALG, typ: rfc9068 ? 'at+jwt' : 'JWT', kid, ...request.header };
   return new SignJWT(claims as JWTPayload).setProtectedHeader(header as { alg: string }).sign(privateKey);
 }

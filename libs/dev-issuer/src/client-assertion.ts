@@ -6,9 +6,16 @@ import type { RegisteredClient, Registry } from './registry.js';
 /** RFC 7523 §2.2: the only client assertion type we accept. */
 export const JWT_BEARER_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
-/** Assertions are single-use credentials; five minutes bounds the replay cache (and matches Auth0). */
+/*
+ * Auth0's limits ("Authenticate with Private Key JWT"): a lifetime of at most 5 minutes, a clock
+ * skew of up to 10 seconds for `iat` and `nbf`, an assertion of at most 2048 bytes, and `iss`,
+ * `sub` and `jti` of at most 64 characters (`alg` at most 16). The five minutes also bound the
+ * replay cache.
+ */
 const MAX_ASSERTION_LIFETIME_SECONDS = 300;
-const CLOCK_TOLERANCE_SECONDS = 5;
+const CLOCK_TOLERANCE_SECONDS = 10;
+export const MAX_ASSERTION_BYTES = 2048;
+const MAX_CLAIM_CHARACTERS = 64;
 
 /**
  * Verifies `private_key_jwt` client assertions (RFC 7523 §3, OIDC Core §9): signed by a key the
@@ -25,11 +32,16 @@ export class ClientAssertionVerifier {
   ) {}
 
   async verify(assertion: string, bodyClientId: string | undefined): Promise<RegisteredClient> {
+    if (Buffer.byteLength(assertion) > MAX_ASSERTION_BYTES) throw invalidClient(`client_assertion must be at most ${MAX_ASSERTION_BYTES} bytes`);
     let unverified: ReturnType<typeof decodeJwt>;
     try {
       unverified = decodeJwt(assertion);
     } catch {
       throw invalidClient('Malformed client_assertion');
+    }
+    for (const claim of ['iss', 'sub', 'jti'] as const) {
+      const value = unverified[claim];
+      if (typeof value === 'string' && value.length > MAX_CLAIM_CHARACTERS) throw invalidClient(`client_assertion ${claim} must be at most ${MAX_CLAIM_CHARACTERS} characters`);
     }
     const clientId = unverified.sub;
     if (typeof clientId !== 'string' || unverified.iss !== clientId) {
@@ -55,6 +67,10 @@ export class ClientAssertionVerifier {
     }
 
     const now = Math.floor(Date.now() / 1000);
+    // jose checks nbf against the tolerance but takes any iat; Auth0 allows the same 10 s for both.
+    if (typeof payload.iat === 'number' && payload.iat > now + CLOCK_TOLERANCE_SECONDS) {
+      throw invalidClient(`client_assertion iat is more than ${CLOCK_TOLERANCE_SECONDS} seconds in the future`);
+    }
     const exp = payload.exp!;
     const from = typeof payload.iat === 'number' ? payload.iat : now;
     if (exp - from > MAX_ASSERTION_LIFETIME_SECONDS || exp - now > MAX_ASSERTION_LIFETIME_SECONDS + CLOCK_TOLERANCE_SECONDS) {

@@ -1,3 +1,4 @@
+import { request as httpsRequest } from 'node:https';
 import { basicAuthorization } from './basic-credentials.js';
 import type { DevIssuerConfig } from './config.js';
 
@@ -29,7 +30,7 @@ export class DevIssuerTokenError extends Error {
  * it: counted, subject to injected faults and quotas. For a token that skips the endpoint (any
  * claims, expired, foreign audience) use `controls.issueToken`.
  */
-export async function requestClientToken(tokenEndpoint: string, config: DevIssuerConfig, options: GetTokenOptions): Promise<string> {
+export async function requestClientToken(tokenEndpoint: string, config: DevIssuerConfig, options: GetTokenOptions, caPem?: string): Promise<string> {
   const client = config.clients.find((c) => c.clientId === options.clientId);
   if (!client) {
     throw new TypeError(`getToken: no client "${options.clientId}"; configured clients: ${config.clients.map((c) => c.clientId).join(', ')}`);
@@ -46,11 +47,30 @@ export async function requestClientToken(tokenEndpoint: string, config: DevIssue
   } else {
     Object.assign(body, { client_id: client.clientId, client_secret: client.clientSecret });
   }
-  const response = await fetch(tokenEndpoint, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+  const response = await post(tokenEndpoint, headers, JSON.stringify(body), caPem);
   const json = (await response.json().catch(() => ({}))) as Record<string, unknown>;
   if (!response.ok || typeof json.access_token !== 'string') {
     const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
     throw new DevIssuerTokenError(response.status, text(json.error), text(json.error_description), client.clientId);
   }
   return json.access_token;
+}
+
+/**
+ * fetch, except over TLS with our own CA: the global fetch cannot be told to trust one more CA
+ * (only the NODE_EXTRA_CA_CERTS of the whole process can), node:https can.
+ */
+async function post(url: string, headers: Record<string, string>, body: string, caPem: string | undefined): Promise<Response> {
+  const signal = AbortSignal.timeout(10_000);
+  if (!caPem || !url.startsWith('https:')) return fetch(url, { method: 'POST', headers, body, signal });
+  return new Promise<Response>((resolve, reject) => {
+    const req = httpsRequest(url, { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, ca: caPem, signal }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 500 })));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }

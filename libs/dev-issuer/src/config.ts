@@ -7,8 +7,19 @@ import { DEFAULT_DEV_ISSUER_CONFIG } from './defaults.js';
 export const TOKEN_ENDPOINT_AUTH_METHODS = ['client_secret_post', 'client_secret_basic', 'private_key_jwt', 'any'] as const;
 export type TokenEndpointAuthMethod = (typeof TOKEN_ENDPOINT_AUTH_METHODS)[number];
 
-/** Algorithms accepted for `private_key_jwt` assertions (RFC 7523 §3; Auth0 accepts RS256, PS256, ES256). */
-export const CLIENT_ASSERTION_ALGORITHMS = ['RS256', 'PS256', 'ES256'] as const;
+/**
+ * Algorithms accepted for `private_key_jwt` assertions: Auth0's credential algorithms (RSA keys
+ * only; "Configure Private Key JWT Authentication" offers RS256, RS384 and PS256).
+ */
+export const CLIENT_ASSERTION_ALGORITHMS = ['RS256', 'RS384', 'PS256'] as const;
+
+/** Auth0's access token profiles ("token dialects"): its own default, or RFC 9068. */
+export const ACCESS_TOKEN_PROFILES = ['auth0', 'rfc9068'] as const;
+export type AccessTokenProfile = (typeof ACCESS_TOKEN_PROFILES)[number];
+
+/** Auth0 client grant `organization_usage`: whether a token request may (or must) name an organization. */
+export const ORGANIZATION_USAGES = ['deny', 'allow', 'require'] as const;
+export type OrganizationUsage = (typeof ORGANIZATION_USAGES)[number];
 
 export interface DevIssuerApi {
   /** The audience, as in Auth0's API "Identifier"; usually a URL but any string is allowed. */
@@ -19,12 +30,46 @@ export interface DevIssuerApi {
   rbac?: boolean;
   /** Auth0 API "Token Expiration"; falls back to the issuer's `tokenLifetimeSeconds`. */
   tokenLifetimeSeconds?: number;
+  /**
+   * Auth0 API "JSON Web Token (JWT) Profile". Default 'auth0' (Auth0's default: `typ: JWT`, `gty`,
+   * `azp`, no `jti`); 'rfc9068' gives `typ: at+jwt`, `client_id` and `jti`, no `gty`.
+   */
+  accessTokenProfile?: AccessTokenProfile;
 }
 
 /** Auth0 "client grant": which API a client may call and with which scopes. */
 export interface DevIssuerClientGrant {
   audience: string;
   scopes: string[];
+  /** Auth0 `organization_usage`. Default 'deny': a request that names an organization is refused. */
+  organizationUsage?: OrganizationUsage;
+  /** Auth0 `allow_any_organization`: any configured organization, not only those listing this grant. */
+  allowAnyOrganization?: boolean;
+}
+
+/** An Auth0 organization, and the client grants associated with it ("Machine-to-Machine Access"). */
+export interface DevIssuerOrganization {
+  /** Auth0 ids look like `org_…`; any non-empty string is accepted here. */
+  id: string;
+  /** Lower-case, as Auth0 requires for organization names. */
+  name: string;
+  /** The client grants this organization may be used with. */
+  clientGrants?: Array<{ clientId: string; audience: string }>;
+}
+
+/** Tenant-wide settings, named after Auth0's tenant settings. */
+export interface DevIssuerTenantSettings {
+  /**
+   * Auth0 `resource_parameter_profile`. 'audience' (Auth0's default): the RFC 8707 `resource`
+   * parameter is ignored. 'compatibility' ("Resource Parameter Compatibility Profile"): `resource`
+   * names the API when there is no `audience`; `audience` wins when both are sent.
+   */
+  resourceParameterProfile?: 'audience' | 'compatibility';
+  /**
+   * Auth0 `allow_organization_name_in_authentication_api`: `organization` may be a name, and tokens
+   * carry `org_name` beside `org_id`. Default false.
+   */
+  allowOrganizationNameInAuthenticationApi?: boolean;
 }
 
 export interface DevIssuerClient {
@@ -37,12 +82,22 @@ export interface DevIssuerClient {
   /** Public keys for `private_key_jwt`. */
   jwks?: { keys: JWK[] };
   grants: DevIssuerClientGrant[];
+  /**
+   * Auth0 client `grant_types`. Default `['client_credentials']`; without it a token request is
+   * refused with 403 `unauthorized_client`, as Auth0 refuses it.
+   */
+  grantTypes?: string[];
+  /** Auth0 client credentials quota per UTC clock hour. */
   quotaPerHour?: number;
+  /** Auth0 client credentials quota per UTC day. */
+  quotaPerDay?: number;
 }
 
 export interface DevIssuerConfig {
   apis: DevIssuerApi[];
   clients: DevIssuerClient[];
+  organizations?: DevIssuerOrganization[];
+  tenant?: DevIssuerTenantSettings;
 }
 
 /** Thrown for an invalid configuration; `issues` lists every problem, not just the first. */
@@ -68,6 +123,7 @@ const apiSchema = z.strictObject({
   rbac: z.boolean().optional(),
   // Auth0 caps API token lifetime at 30 days.
   tokenLifetimeSeconds: z.number().int().positive().max(2_592_000).optional(),
+  accessTokenProfile: z.enum(ACCESS_TOKEN_PROFILES).optional(),
 });
 
 const jwkSchema = z.looseObject({ kty: z.string() }).refine((jwk) => !('d' in jwk) && !('k' in jwk), {
@@ -80,11 +136,36 @@ const clientSchema = z.strictObject({
   name: z.string().optional(),
   tokenEndpointAuthMethod: z.enum(TOKEN_ENDPOINT_AUTH_METHODS).optional(),
   jwks: z.strictObject({ keys: z.array(jwkSchema).min(1, 'must hold at least one key') }).optional(),
-  grants: z.array(z.strictObject({ audience: nonEmpty, scopes: z.array(scopeToken) })),
+  grants: z.array(
+    z.strictObject({
+      audience: nonEmpty,
+      scopes: z.array(scopeToken),
+      organizationUsage: z.enum(ORGANIZATION_USAGES).optional(),
+      allowAnyOrganization: z.boolean().optional(),
+    }),
+  ),
+  grantTypes: z.array(nonEmpty).optional(),
   quotaPerHour: z.number().int().positive().optional(),
+  quotaPerDay: z.number().int().positive().optional(),
 });
 
-const configSchema = z.strictObject({ apis: z.array(apiSchema), clients: z.array(clientSchema) });
+const organizationSchema = z.strictObject({
+  id: nonEmpty,
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be lower-case letters, digits, "-" or "_" (Auth0 organization names)'),
+  clientGrants: z.array(z.strictObject({ clientId: nonEmpty, audience: nonEmpty })).optional(),
+});
+
+const tenantSchema = z.strictObject({
+  resourceParameterProfile: z.enum(['audience', 'compatibility']).optional(),
+  allowOrganizationNameInAuthenticationApi: z.boolean().optional(),
+});
+
+const configSchema = z.strictObject({
+  apis: z.array(apiSchema),
+  clients: z.array(clientSchema),
+  organizations: z.array(organizationSchema).optional(),
+  tenant: tenantSchema.optional(),
+});
 
 function formatPath(path: readonly PropertyKey[]): string {
   return path.reduce<string>((out, part) => (typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${String(part)}` : String(part)), '') || '(root)';
@@ -133,6 +214,19 @@ async function crossCheck(config: DevIssuerConfig): Promise<string[]> {
       if (problem) issues.push(`${at}.jwks.keys[${k}]: not a usable ${alg} public key (${problem})`);
     }
   }
+  const orgKeys = new Set<string>();
+  for (const [i, org] of (config.organizations ?? []).entries()) {
+    const at = `organizations[${i}]`;
+    if (orgKeys.has(org.id)) issues.push(`${at}.id: duplicate organization "${org.id}"`);
+    if (orgKeys.has(org.name)) issues.push(`${at}.name: duplicate organization "${org.name}"`);
+    orgKeys.add(org.id).add(org.name);
+    for (const [g, link] of (org.clientGrants ?? []).entries()) {
+      const client = config.clients.find((c) => c.clientId === link.clientId);
+      if (!client?.grants.some((grant) => grant.audience === link.audience)) {
+        issues.push(`${at}.clientGrants[${g}]: client "${link.clientId}" has no grant for "${link.audience}"`);
+      }
+    }
+  }
   return issues;
 }
 
@@ -156,6 +250,7 @@ function generateSecret(): string {
 /** Fills what the file may omit: the default auth method and, where a secret can be used, a random secret. */
 function complete(config: DevIssuerConfig): DevIssuerConfig {
   return {
+    ...config,
     apis: config.apis,
     clients: config.clients.map((client) => {
       const tokenEndpointAuthMethod = client.tokenEndpointAuthMethod ?? 'client_secret_post';

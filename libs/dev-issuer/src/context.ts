@@ -4,6 +4,7 @@ import type { Counters } from './counters.js';
 import type { FaultEndpoint, Faults } from './faults.js';
 import type { SigningKeys } from './keys.js';
 import type { Quotas } from './quota.js';
+import type { RateLimiter } from './rate-limit.js';
 import type { Registry } from './registry.js';
 import type { DevIssuerLogger } from './types.js';
 
@@ -18,6 +19,8 @@ export interface IssuerContext {
   authenticator: ClientAuthenticator;
   faults: Faults;
   quotas: Quotas;
+  /** Absent when the issuer was started with `rateLimit: false`. */
+  rateLimiter?: RateLimiter;
   counters: Counters;
   defaultLifetimeSeconds: number;
   logger?: DevIssuerLogger;

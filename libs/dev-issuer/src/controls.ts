@@ -28,6 +28,7 @@ export function createControls(ctx: IssuerContext): DevIssuerControls {
       ctx.faults.clear();
       ctx.counters.reset();
       ctx.quotas.reset();
+      ctx.rateLimiter?.reset();
     },
   };
 }

@@ -1,6 +1,11 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { isIP } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createTlsMaterial } from './certificates.js';
 import { ClientAuthenticator } from './client-auth.js';
 import { requestClientToken } from './client-token.js';
 import { loadDevIssuerConfig } from './config.js';
@@ -12,7 +17,8 @@ import { Faults, type FaultEndpoint } from './faults.js';
 import { sendJson, sendText } from './http.js';
 import { SigningKeys } from './keys.js';
 import { isLoopback } from './loopback.js';
-import { Quotas } from './quota.js';
+import { Quotas, type QuotaLimits } from './quota.js';
+import { DEFAULT_RATE_LIMIT, RateLimiter } from './rate-limit.js';
 import { Registry } from './registry.js';
 import { handleTestControl, TEST_CONTROLS_PREFIX } from './test-controls.endpoint.js';
 import { handleTokenRequest } from './token.endpoint.js';
@@ -38,16 +44,40 @@ function assertStartable(options: DevIssuerOptions): void {
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
+/** Writes the CA certificate where `NODE_EXTRA_CA_CERTS` can point; `cleanup` removes what we created. */
+async function writeCaFile(tls: DevIssuerOptions['tls'], pem: string): Promise<{ file: string; cleanup: () => Promise<void> }> {
+  const configured = typeof tls === 'object' ? tls.caFile : undefined;
+  if (configured) {
+    await mkdir(dirname(configured), { recursive: true });
+    await writeFile(configured, pem);
+    return { file: configured, cleanup: async () => undefined };
+  }
+  const directory = await mkdtemp(join(tmpdir(), 'nest-m2m-dev-issuer-'));
+  const file = join(directory, 'ca.pem');
+  await writeFile(file, pem);
+  return { file, cleanup: () => rm(directory, { recursive: true, force: true }) };
+}
+
 /** Starts the embedded Auth0-compatible authorization server. */
 export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<DevIssuer> {
   assertStartable(options);
-  const [config, keys] = await Promise.all([loadDevIssuerConfig(options.config), SigningKeys.create(options.keysFile)]);
+  const rateLimiter = options.rateLimit === false ? undefined : new RateLimiter(options.rateLimit ?? DEFAULT_RATE_LIMIT);
+  const [config, keys, tlsMaterial] = await Promise.all([
+    loadDevIssuerConfig(options.config),
+    SigningKeys.create(options.keysFile),
+    options.tls ? createTlsMaterial() : Promise.resolve(undefined),
+  ]);
+  // Before listening: a CA file that cannot be written is a start-up error, not a server left open.
+  const caFile = tlsMaterial ? await writeCaFile(options.tls, tlsMaterial.caPem) : undefined;
 
   const sockets = new Set<Socket>();
   // Aborted on close(): wakes every delayed response so nothing outlives the issuer.
   const closing = new AbortController();
-  const server = createServer({ keepAliveTimeout: 5_000 });
-  server.on('connection', (socket) => {
+  const server: Server = tlsMaterial
+    ? createHttpsServer({ key: tlsMaterial.keyPem, cert: tlsMaterial.certPem, keepAliveTimeout: 5_000 })
+    : createServer({ keepAliveTimeout: 5_000 });
+  // For https too: 'connection' gives the TCP socket, so close() also ends unfinished handshakes.
+  server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
@@ -59,13 +89,21 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
       server.off('error', reject);
       resolve();
     });
+  }).catch(async (error: unknown) => {
+    await caFile?.cleanup();
+    throw error;
   });
   const { address, port } = server.address() as AddressInfo;
-  const url = `http://${isIP(address) === 6 ? `[${address}]` : address}:${port}`;
+  const authority = `${isIP(address) === 6 ? `[${address}]` : address}:${port}`;
+  const url = `${tlsMaterial ? 'https' : 'http'}://${authority}`;
   const issuer = `${url}/`;
   const tokenEndpoint = `${url}/oauth/token`;
   const registry = new Registry(config);
-  const quotaLimits = new Map(config.clients.filter((c) => c.quotaPerHour !== undefined).map((c) => [c.clientId, c.quotaPerHour!]));
+  const quotaLimits = new Map<string, QuotaLimits>(
+    config.clients
+      .filter((c) => c.quotaPerHour !== undefined || c.quotaPerDay !== undefined)
+      .map((c) => [c.clientId, { perHour: c.quotaPerHour, perDay: c.quotaPerDay }]),
+  );
 
   const ctx: IssuerContext = {
     url,
@@ -74,10 +112,13 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
     tokenEndpoint,
     registry,
     keys,
-    // RFC 7523 §3 item 3: the assertion's audience identifies this server, by issuer or token endpoint.
-    authenticator: new ClientAuthenticator(registry, [issuer, url, tokenEndpoint]),
+    // RFC 7523 §3 item 3: the assertion's audience identifies this server, by issuer or token
+    // endpoint. Auth0's SDKs sign `aud` = `https://<domain>/` whatever the transport, so the https
+    // form of the issuer is accepted over plain HTTP too.
+    authenticator: new ClientAuthenticator(registry, [...new Set([issuer, url, tokenEndpoint, `https://${authority}/`])]),
     faults: new Faults(),
     quotas: new Quotas(quotaLimits),
+    rateLimiter,
     counters: new Counters(registry.clients.keys()),
     defaultLifetimeSeconds: options.tokenLifetimeSeconds ?? DEFAULT_TOKEN_LIFETIME_SECONDS,
     logger: options.logger,
@@ -94,7 +135,10 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
       return true; // No answer at all: only close() (or the client giving up) ends it.
     }
     if (!plan.failure) return false;
-    const { status, body, headers: faultHeaders } = plan.failure;
+    const { status, body } = plan.failure;
+    // An injected 429 looks like Auth0's rate-limit answer: headers of an empty bucket.
+    const retryAfter = Number(plan.failure.headers['Retry-After'] ?? 1);
+    const faultHeaders = status === 429 && rateLimiter ? { ...rateLimiter.exhaustedHeaders(retryAfter), ...plan.failure.headers } : plan.failure.headers;
     ctx.logger?.warn(`dev issuer: injected fault, ${endpoint} answered ${status}`);
     if (typeof body === 'string') sendText(res, status, body, { ...headers, ...faultHeaders });
     else sendJson(res, status, body, { ...headers, ...faultHeaders });
@@ -131,23 +175,25 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
     });
   });
 
-  options.logger?.log(`dev issuer listening on ${issuer}`);
+  options.logger?.log(`dev issuer listening on ${issuer}${caFile ? ` (CA certificate: ${caFile.file})` : ''}`);
   let closed: Promise<void> | undefined;
+  const ca = tlsMaterial && caFile ? { pem: tlsMaterial.caPem, file: caFile.file } : undefined;
   return {
     url,
     issuer,
+    ...(ca ? { ca } : {}),
     jwksUri: ctx.jwksUri,
     tokenEndpoint,
     config,
     controls,
-    getToken: (options) => requestClientToken(tokenEndpoint, config, options),
+    getToken: (options) => requestClientToken(tokenEndpoint, config, options, ca?.pem),
     close: () =>
       (closed ??= new Promise<void>((resolve) => {
         closing.abort();
         server.close(() => resolve());
         // Hung and keep-alive connections would hold server.close() open forever.
         for (const socket of sockets) socket.destroy();
-      })),
+      }).then(() => caFile?.cleanup())),
   };
 }
 

@@ -8,13 +8,15 @@ export class OAuthError extends Error {
     readonly error: string,
     readonly description: string,
     readonly headers: Record<string, string> = {},
+    /** RFC 6749 §5.2 `error_uri`: a page about the error. */
+    readonly uri?: string,
   ) {
     super(description);
     this.name = 'OAuthError';
   }
 
-  body(): { error: string; error_description: string } {
-    return { error: this.error, error_description: this.description };
+  body(): { error: string; error_description: string; error_uri?: string } {
+    return { error: this.error, error_description: this.description, ...(this.uri ? { error_uri: this.uri } : {}) };
   }
 }
 
@@ -31,6 +33,9 @@ export const invalidRequest = (description: string) => new OAuthError(400, 'inva
 export const invalidClient = (description: string, usedBasic = false) =>
   new OAuthError(401, 'invalid_client', description, usedBasic ? BASIC_CHALLENGE : {});
 
+/** Auth0's answer to a client whose `grant_types` lack the requested grant, with its `error_uri`. */
+export const unauthorizedClient = (grantType: string) =>
+  new OAuthError(403, 'unauthorized_client', `Grant type '${grantType}' not allowed for the client.`, {}, 'https://auth0.com/docs/clients/client-grant-types');
 
 /** Auth0's `access_denied` (403 for audience/grant problems, 401 "Unauthorized" for a wrong secret). */
 export const accessDenied = (status: 401 | 403, description: string, headers: Record<string, string> = {}) =>

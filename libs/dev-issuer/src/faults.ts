@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RATE_LIMIT_MESSAGE } from './rate-limit.js';
 
 export const FAULT_ENDPOINTS = ['token', 'jwks', 'discovery'] as const;
 export type FaultEndpoint = (typeof FAULT_ENDPOINTS)[number];
@@ -46,7 +47,7 @@ export interface FaultPlan {
 
 /** Bodies shaped like the ones Auth0 sends for these statuses. */
 function defaultBody(status: number): unknown {
-  if (status === 429) return { error: 'too_many_requests', error_description: 'Global limit has been reached' };
+  if (status === 429) return { error: 'too_many_requests', error_description: RATE_LIMIT_MESSAGE };
   if (status === 503) return { error: 'temporarily_unavailable', error_description: 'The service is temporarily unavailable' };
   if (status >= 500) return { error: 'server_error', error_description: 'Injected server error' };
   return { error: 'injected_fault', error_description: `Injected ${status}` };

@@ -13,8 +13,27 @@ export {
   DEFAULT_TOKEN_LIFETIME_SECONDS,
   DOCUMENTS_API_AUDIENCE,
 } from './defaults.js';
-export { DevIssuerConfigError, loadDevIssuerConfig, resolveDevIssuerConfig, TOKEN_ENDPOINT_AUTH_METHODS } from './config.js';
-export type { DevIssuerApi, DevIssuerClient, DevIssuerClientGrant, DevIssuerConfig, TokenEndpointAuthMethod } from './config.js';
+export {
+  ACCESS_TOKEN_PROFILES,
+  CLIENT_ASSERTION_ALGORITHMS,
+  DevIssuerConfigError,
+  loadDevIssuerConfig,
+  ORGANIZATION_USAGES,
+  resolveDevIssuerConfig,
+  TOKEN_ENDPOINT_AUTH_METHODS,
+} from './config.js';
+export type {
+  AccessTokenProfile,
+  DevIssuerApi,
+  DevIssuerClient,
+  DevIssuerClientGrant,
+  DevIssuerConfig,
+  DevIssuerOrganization,
+  DevIssuerTenantSettings,
+  OrganizationUsage,
+  TokenEndpointAuthMethod,
+} from './config.js';
+export { DEFAULT_RATE_LIMIT, RATE_LIMIT_MESSAGE, type RateLimitOptions } from './rate-limit.js';
 export type { FaultEndpoint, FaultSpec } from './faults.js';
 export type { DevIssuerCounters } from './counters.js';
 export { JWT_BEARER_ASSERTION_TYPE } from './client-assertion.js';

@@ -1,5 +1,6 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { signingKeyCertificate } from './certificates.js';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JSONWebKeySet, type JWK } from 'jose';
 
 /** Access tokens are RS256, like Auth0's default; every verifier supports it. */
@@ -22,13 +23,22 @@ function toPublic(jwk: JWK): JWK {
   return copy as JWK;
 }
 
+/** Subject of the JWKS certificates; Auth0's name the tenant (`CN=<tenant>.auth0.com`). */
+const CERTIFICATE_SUBJECT = 'CN=nest-m2m dev issuer';
+
 async function fromPrivateJwk(jwk: JWK): Promise<SigningKey> {
   if (jwk.kty !== 'RSA' || !jwk.d) throw new Error('keys file must hold private RSA keys');
   // The thumbprint (RFC 7638) is a stable kid that needs no bookkeeping.
   const kid = jwk.kid ?? (await calculateJwkThumbprint(jwk));
-  const privateJwk: JWK = { ...jwk, kid, alg: ACCESS_TOKEN_ALG, use: 'sig' };
+  const { x5c: _x5c, x5t: _x5t, ...stored } = jwk;
+  const privateJwk: JWK = { ...stored, kid, alg: ACCESS_TOKEN_ALG, use: 'sig' };
   const privateKey = (await importJWK(privateJwk, ACCESS_TOKEN_ALG)) as CryptoKey;
-  return { kid, privateKey, privateJwk, publicJwk: toPublic(privateJwk) };
+  const publicJwk = toPublic(privateJwk);
+  // Auth0's JWKS keys carry a self-signed certificate chain (`x5c`) and its thumbprint (`x5t`);
+  // verifiers that read the certificate instead of `n`/`e` work here too. Made anew at each start.
+  const publicKey = (await importJWK(publicJwk, ACCESS_TOKEN_ALG)) as CryptoKey;
+  const certificate = await signingKeyCertificate({ publicKey, privateKey } as never, CERTIFICATE_SUBJECT);
+  return { kid, privateKey, privateJwk, publicJwk: { ...publicJwk, ...certificate } };
 }
 
 async function generateSigningKey(): Promise<SigningKey> {

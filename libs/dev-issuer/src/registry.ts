@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createLocalJWKSet, type JWTVerifyGetKey } from 'jose';
-import type { DevIssuerApi, DevIssuerClient, DevIssuerConfig } from './config.js';
+import type { DevIssuerApi, DevIssuerClient, DevIssuerConfig, DevIssuerOrganization } from './config.js';
 
 export type ClientAuthMethod = 'client_secret_post' | 'client_secret_basic' | 'private_key_jwt';
 
@@ -37,15 +37,28 @@ export class RegisteredClient {
   grantFor(audience: string) {
     return this.config.grants.find((grant) => grant.audience === audience);
   }
+
+  /** Auth0 client `grant_types`; client credentials unless the config says otherwise. */
+  allowsGrantType(grantType: string): boolean {
+    return (this.config.grantTypes ?? ['client_credentials']).includes(grantType);
+  }
 }
 
 /** Lookup tables over the resolved configuration. */
 export class Registry {
   readonly apis: ReadonlyMap<string, DevIssuerApi>;
   readonly clients: ReadonlyMap<string, RegisteredClient>;
+  private readonly organizations: readonly DevIssuerOrganization[];
 
   constructor(readonly config: DevIssuerConfig) {
     this.apis = new Map(config.apis.map((api) => [api.identifier, api]));
     this.clients = new Map(config.clients.map((client) => [client.clientId, new RegisteredClient(client)]));
+    this.organizations = config.organizations ?? [];
+  }
+
+  /** By id, or by name when the tenant allows names in the Authentication API. */
+  organization(idOrName: string): DevIssuerOrganization | undefined {
+    const byName = this.config.tenant?.allowOrganizationNameInAuthenticationApi === true;
+    return this.organizations.find((org) => org.id === idOrName || (byName && org.name === idOrName.toLowerCase()));
   }
 }

@@ -3,6 +3,7 @@ import type { GetTokenOptions } from './client-token.js';
 import type { DevIssuerConfig } from './config.js';
 import type { FaultEndpoint, FaultSpec } from './faults.js';
 import type { DevIssuerCounters } from './counters.js';
+import type { RateLimitOptions } from './rate-limit.js';
 
 /** Where the issuer writes operational messages; silent when omitted (in-process tests stay quiet). */
 export interface DevIssuerLogger {
@@ -23,6 +24,19 @@ export interface DevIssuerOptions {
   keysFile?: string;
   /** Exposes fault injection, rotation and counters over HTTP under /__test/. Default false. */
   enableTestControls?: boolean;
+  /**
+   * Serve HTTPS with a certificate made at start by a fresh local CA, so that SDKs that insist on
+   * https (Auth0's: `https://<domain>`) work unchanged. The CA certificate (PEM) is written to
+   * `caFile` (default: a new temporary directory, removed on close) for `NODE_EXTRA_CA_CERTS`.
+   * Default false (plain HTTP).
+   */
+  tls?: boolean | { caFile?: string };
+  /**
+   * The token endpoint's rate limit (a token bucket for the whole issuer, like a tenant's), whose
+   * `X-RateLimit-*` headers go on every token response. Default `{ limit: 100, windowSeconds: 1 }`;
+   * `false` turns it off (and the headers).
+   */
+  rateLimit?: RateLimitOptions | false;
   /** Start even when NODE_ENV is 'production'. Default false. */
   allowProduction?: boolean;
   logger?: DevIssuerLogger;
@@ -59,15 +73,17 @@ export interface DevIssuerControls {
   setQuota(clientId: string, quotaPerHour: number | null): void;
   counters(): DevIssuerCounters;
   resetCounters(): void;
-  /** Faults, counters and quotas back to their state at start (keys are kept). */
+  /** Faults, counters, quotas and the rate limit back to their state at start (keys are kept). */
   reset(): void;
 }
 
 export interface DevIssuer {
-  /** 'http://127.0.0.1:PORT' */
+  /** 'http://127.0.0.1:PORT', or 'https://…' with `tls`. */
   url: string;
   /** 'http://127.0.0.1:PORT/' — trailing slash, as Auth0 issuers have. */
   issuer: string;
+  /** With `tls`: the CA certificate (PEM) that clients must trust, and the file it was written to. */
+  ca?: { pem: string; file: string };
   jwksUri: string;
   tokenEndpoint: string;
   /** The resolved configuration, including generated secrets. */

@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
@@ -51,11 +51,12 @@ describe('token CLI against the embedded issuer', () => {
     expect(payload.azp).toBe('documents-caller');
   });
 
-  it('prints the whole token response with --json, for an explicit audience by basic auth', async () => {
+  it('prints the whole token response with --json, for an explicit audience by basic auth (no scope: it equals the requested one)', async () => {
     const { code, stdout } = await runCli(['--client', 'auditor', '--audience', AUDIT_API_AUDIENCE, '--auth', 'basic', '--json', '--scope', 'read:audit'], { cwd });
     expect(code).toBe(0);
     const response = JSON.parse(stdout) as Record<string, unknown>;
-    expect(response).toMatchObject({ token_type: 'Bearer', expires_in: 86400, scope: 'read:audit' });
+    expect(response).toMatchObject({ token_type: 'Bearer', expires_in: 86400 });
+    expect(response).not.toHaveProperty('scope');
     expect(decodeJwt(response.access_token as string).aud).toBe(AUDIT_API_AUDIENCE);
   });
 
@@ -175,6 +176,38 @@ describe('standalone dev issuer', () => {
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
       await expect(stat(stateFile)).rejects.toThrow(/ENOENT/);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('serves https with DEV_ISSUER_TLS, writes the CA to DEV_ISSUER_CA_FILE, and the token CLI trusts it through NODE_EXTRA_CA_CERTS', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dev-issuer-main-'));
+    const stateFile = join(dir, 'state.json');
+    const caFile = join(dir, 'ca.pem');
+    const child = spawn(process.execPath, [CLI], {
+      cwd: ROOT,
+      env: cleanEnv({ DEV_ISSUER_PORT: '0', DEV_ISSUER_STATE_FILE: stateFile, DEV_ISSUER_TLS: 'true', DEV_ISSUER_CA_FILE: caFile }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      await new Promise<void>((ready, fail) => {
+        const timer = setTimeout(() => fail(new Error(`no start-up banner:\n${output}`)), 15_000);
+        child.stdout.on('data', () => output.includes('Get a token:') && (clearTimeout(timer), ready()));
+        child.once('exit', (code) => fail(new Error(`exited with ${code}:\n${output}`)));
+      });
+      const url = /Dev issuer: (https:\/\/127\.0\.0\.1:\d+)\//.exec(output)?.[1];
+      expect(url).toBeDefined();
+      expect(output).toContain(`export NODE_EXTRA_CA_CERTS=${caFile}`);
+      expect((await readFile(caFile, 'utf8')).startsWith('-----BEGIN CERTIFICATE-----')).toBe(true);
+      const { code, stdout, stderr } = await runCli(['--state', stateFile, '--client', 'auditor'], { env: { NODE_EXTRA_CA_CERTS: caFile } });
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+      expect(decodeJwt(stdout.trim())).toMatchObject({ iss: `${url}/`, aud: AUDIT_API_AUDIENCE });
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
       await rm(dir, { recursive: true, force: true });

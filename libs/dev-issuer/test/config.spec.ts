@@ -92,7 +92,7 @@ describe('dev issuer config validation', () => {
     });
     expect(usable.issues).toEqual([
       expect.stringMatching(/^clients\[0\]\.jwks\.keys\[0\]: not a usable RS256 public key/),
-      'clients[1].jwks.keys[0].alg: "HS256" is not one of RS256, PS256, ES256',
+      'clients[1].jwks.keys[0].alg: "HS256" is not one of RS256, RS384, PS256',
     ]);
   });
 

@@ -46,7 +46,7 @@ export function credentials(issuer: DevIssuer, clientId: string, audience?: stri
 export { basicAuthorization as basicHeader } from '../src/basic-credentials.js';
 
 export interface ClientKey {
-  alg: 'RS256' | 'PS256' | 'ES256';
+  alg: 'RS256' | 'RS384' | 'PS256' | 'ES256';
   privateKey: CryptoKey;
   publicJwk: JWK;
 }

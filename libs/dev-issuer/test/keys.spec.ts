@@ -35,7 +35,7 @@ describe('dev issuer discovery and JWKS', () => {
     expect(headers.get('content-type')).toBe('application/json; charset=utf-8');
     const keys = body.keys as Array<Record<string, unknown>>;
     expect(keys).toHaveLength(1);
-    expect(Object.keys(keys[0]!).sort()).toEqual(['alg', 'e', 'kid', 'kty', 'n', 'use']);
+    expect(Object.keys(keys[0]!).sort()).toEqual(['alg', 'e', 'kid', 'kty', 'n', 'use', 'x5c', 'x5t']);
     expect(keys[0]).toMatchObject({ kty: 'RSA', use: 'sig', alg: 'RS256', kid: issuer.controls.currentKid() });
     expect(Buffer.from(keys[0]!.n as string, 'base64url').length).toBe(256);
   });
@@ -49,8 +49,8 @@ describe('dev issuer discovery and JWKS', () => {
       token_endpoint: issuer.tokenEndpoint,
       grant_types_supported: ['client_credentials'],
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
-      token_endpoint_auth_signing_alg_values_supported: ['RS256', 'PS256', 'ES256'],
-      id_token_signing_alg_values_supported: ['RS256'],
+      token_endpoint_auth_signing_alg_values_supported: ['RS256', 'RS384', 'PS256'],
+      id_token_signing_alg_values_supported: ['HS256', 'RS256', 'PS256'],
     });
     expect(body.scopes_supported).toEqual(['read:documents', 'write:documents', 'delete:documents', 'write:audit', 'read:audit']);
   });

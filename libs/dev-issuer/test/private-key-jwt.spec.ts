@@ -7,11 +7,18 @@ import { assertionParams, basicHeader, clientAssertion, generateClientKey, postT
 let issuer: DevIssuer;
 let rsa: ClientKey;
 let ps: ClientKey;
+let rs384: ClientKey;
 let ec: ClientKey;
 let stranger: ClientKey;
 
 beforeAll(async () => {
-  [rsa, ps, ec, stranger] = await Promise.all([generateClientKey('RS256'), generateClientKey('PS256'), generateClientKey('ES256'), generateClientKey('RS256')]);
+  [rsa, ps, rs384, ec, stranger] = await Promise.all([
+    generateClientKey('RS256'),
+    generateClientKey('PS256'),
+    generateClientKey('RS384'),
+    generateClientKey('ES256'),
+    generateClientKey('RS256'),
+  ]);
   issuer = await startDevIssuer({
     config: {
       apis: [{ identifier: DOCUMENTS_API_AUDIENCE, scopes: ['read:documents'], rbac: true }],
@@ -19,7 +26,7 @@ beforeAll(async () => {
         {
           clientId: 'partner-batch',
           tokenEndpointAuthMethod: 'private_key_jwt',
-          jwks: { keys: [rsa.publicJwk, ps.publicJwk, ec.publicJwk] },
+          jwks: { keys: [rsa.publicJwk, ps.publicJwk, rs384.publicJwk] },
           grants: [{ audience: DOCUMENTS_API_AUDIENCE, scopes: ['read:documents'] }],
         },
         { clientId: 'secret-only', tokenEndpointAuthMethod: 'client_secret_post', grants: [{ audience: DOCUMENTS_API_AUDIENCE, scopes: [] }] },
@@ -34,11 +41,56 @@ async function send(assertion: string, extra: Record<string, string> = {}, optio
 }
 
 describe('dev issuer private_key_jwt client authentication (RFC 7523)', () => {
-  it.each(['RS256', 'PS256', 'ES256'] as const)('issues a token for an assertion signed with %s', async (alg) => {
-    const key = { RS256: rsa, PS256: ps, ES256: ec }[alg];
+  it.each(['RS256', 'RS384', 'PS256'] as const)('issues a token for an assertion signed with %s, as Auth0 accepts', async (alg) => {
+    const key = { RS256: rsa, RS384: rs384, PS256: ps }[alg];
     const { status, body } = await send(await clientAssertion(key, 'partner-batch', issuer.issuer), {}, { form: true });
     expect(status).toBe(200);
     expect(decodeJwt(body.access_token as string)).toMatchObject({ sub: 'partner-batch@clients', azp: 'partner-batch', scope: 'read:documents' });
+  });
+
+  it('refuses an EC key in the config, as Auth0 takes RSA credentials only', async () => {
+    const start = startDevIssuer({
+      config: { apis: [], clients: [{ clientId: 'ec', tokenEndpointAuthMethod: 'private_key_jwt', jwks: { keys: [ec.publicJwk] }, grants: [] }] },
+    });
+    await expect(start).rejects.toThrow('clients[0].jwks.keys[0].alg: "ES256" is not one of RS256, RS384, PS256');
+  });
+
+  it('accepts the https form of the issuer as assertion audience, as Auth0 SDKs sign it, over plain http too', async () => {
+    expect(issuer.issuer.startsWith('http://')).toBe(true);
+    const { status } = await send(await clientAssertion(rsa, 'partner-batch', issuer.issuer.replace('http://', 'https://')));
+    expect(status).toBe(200);
+  });
+
+  it('refuses an assertion over 2048 bytes, as Auth0 does', async () => {
+    // Padding in a claim the issuer does not read: only the size makes the difference.
+    const base = await clientAssertion(rsa, 'partner-batch', issuer.issuer, { pad: '' });
+    const fits = await clientAssertion(rsa, 'partner-batch', issuer.issuer, { pad: 'x'.repeat(Math.floor(((2048 - base.length) * 3) / 4) - 2) });
+    expect(fits.length).toBeLessThanOrEqual(2048);
+    expect((await send(fits)).status).toBe(200);
+    const tooBig = await clientAssertion(rsa, 'partner-batch', issuer.issuer, { pad: 'x'.repeat(Math.floor(((2048 - base.length) * 3) / 4) + 8) });
+    expect(tooBig.length).toBeGreaterThan(2048);
+    const { status, body } = await send(tooBig);
+    expect(status).toBe(401);
+    expect(body).toEqual({ error: 'invalid_client', error_description: 'client_assertion must be at most 2048 bytes' });
+  });
+
+  it('refuses a jti over 64 characters, as Auth0 does', async () => {
+    expect((await send(await clientAssertion(rsa, 'partner-batch', issuer.issuer, { jti: 'j'.repeat(64) }))).status).toBe(200);
+    const { status, body } = await send(await clientAssertion(rsa, 'partner-batch', issuer.issuer, { jti: 'k'.repeat(65) }));
+    expect(status).toBe(401);
+    expect(body).toEqual({ error: 'invalid_client', error_description: 'client_assertion jti must be at most 64 characters' });
+  });
+
+  it('allows 10 seconds of clock skew on iat and nbf, as Auth0 does, and no more', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    // 8 s ahead: inside Auth0's 10 s (and outside the 5 s we used to allow); 30 s ahead: refused.
+    for (const claim of ['iat', 'nbf'] as const) {
+      const skewed = await send(await clientAssertion(rsa, 'partner-batch', issuer.issuer, { [claim]: now + 8, exp: now + 60 }));
+      expect(skewed.status, claim).toBe(200);
+      const future = await send(await clientAssertion(rsa, 'partner-batch', issuer.issuer, { [claim]: now + 30, exp: now + 90 }));
+      expect(future.status, claim).toBe(401);
+      expect(future.body.error_description).toContain(claim);
+    }
   });
 
   it('accepts the token endpoint URL as the assertion audience', async () => {

@@ -236,7 +236,7 @@ describe('dev issuer token endpoint: request errors', () => {
     expect(status).toBe(403);
     expect(body).toEqual({
       error: 'access_denied',
-      error_description: `Client is not authorized to access "${AUDIT_API_AUDIENCE}". You need to create a "client-grant" associated to this API. See: https://auth0.com/docs/api/v2#!/Client_Grants/post_client_grants`,
+      error_description: `Client is not authorized to access "${AUDIT_API_AUDIENCE}". You might probably want to create a "client-grant" associated to this API. See: https://auth0.com/docs/api/v2#!/Client_Grants/post_client_grants`,
     });
   });
 
@@ -258,11 +258,11 @@ describe('dev issuer token endpoint: audience, scopes and claims', () => {
     expect(header).toEqual({ alg: 'RS256', typ: 'JWT', kid: issuer.controls.currentKid() });
   });
 
-  it('puts every Auth0 claim in the token', async () => {
+  it('puts every claim of Auth0 default token profile in the token, and no jti', async () => {
     const before = Math.floor(Date.now() / 1000);
     const { body } = await postToken(issuer, credentials(issuer, 'documents-caller', DOCUMENTS_API_AUDIENCE));
     const claims = decodeJwt(body.access_token as string);
-    expect(Object.keys(claims).sort()).toEqual(['aud', 'azp', 'exp', 'gty', 'iat', 'iss', 'jti', 'permissions', 'scope', 'sub']);
+    expect(Object.keys(claims).sort()).toEqual(['aud', 'azp', 'exp', 'gty', 'iat', 'iss', 'permissions', 'scope', 'sub']);
     expect(claims).toMatchObject({
       iss: issuer.issuer,
       sub: 'documents-caller@clients',
@@ -275,13 +275,6 @@ describe('dev issuer token endpoint: audience, scopes and claims', () => {
     expect(issuer.issuer.endsWith('/')).toBe(true);
     expect(claims.iat).toBeGreaterThanOrEqual(before);
     expect(claims.exp).toBe(claims.iat! + 7200);
-    expect(claims.jti).toMatch(/^[0-9a-f-]{36}$/);
-  });
-
-  it('gives every token its own jti', async () => {
-    const a = await postToken(issuer, credentials(issuer, 'documents-caller', DOCUMENTS_API_AUDIENCE));
-    const b = await postToken(issuer, credentials(issuer, 'documents-caller', DOCUMENTS_API_AUDIENCE));
-    expect(decodeJwt(a.body.access_token as string).jti).not.toBe(decodeJwt(b.body.access_token as string).jti);
   });
 
   it('uses the API lifetime when the API sets one and the issuer lifetime otherwise', async () => {
@@ -301,32 +294,12 @@ describe('dev issuer token endpoint: audience, scopes and claims', () => {
     expect(claims).not.toHaveProperty('permissions');
   });
 
-  it('does not narrow the token to a requested scope, as Auth0 does not', async () => {
+  it('does not narrow the token to a requested scope, as Auth0 does not, and names the granted scopes in the response', async () => {
     const { body } = await postToken(issuer, { ...credentials(issuer, 'documents-caller', DOCUMENTS_API_AUDIENCE), scope: 'read:documents' });
     expect(body.scope).toBe('read:documents delete:documents');
     expect(decodeJwt(body.access_token as string).permissions).toEqual(['read:documents', 'delete:documents']);
   });
 
-  it('accepts the RFC 8707 resource parameter in place of audience', async () => {
-    const { status, body } = await postToken(issuer, { ...credentials(issuer, 'documents-caller'), resource: DOCUMENTS_API_AUDIENCE }, { form: true });
-    expect(status).toBe(200);
-    expect(decodeJwt(body.access_token as string).aud).toBe(DOCUMENTS_API_AUDIENCE);
-  });
-
-  it('refuses an audience and a resource that disagree with invalid_request', async () => {
-    const { status, body } = await postToken(issuer, { ...credentials(issuer, 'documents-caller', DOCUMENTS_API_AUDIENCE), resource: REPORTS_API });
-    expect(status).toBe(400);
-    expect(body.error).toBe('invalid_request');
-  });
-
-  it('refuses several resources or a relative resource with invalid_target', async () => {
-    const many = await postToken(issuer, { ...credentials(issuer, 'documents-caller'), resource: [DOCUMENTS_API_AUDIENCE, REPORTS_API] }, { form: true });
-    expect(many.status).toBe(400);
-    expect(many.body.error).toBe('invalid_target');
-    const relative = await postToken(issuer, { ...credentials(issuer, 'documents-caller'), resource: 'documents' });
-    expect(relative.status).toBe(400);
-    expect(relative.body.error).toBe('invalid_target');
-  });
 
   it('omits scope from token and response when the grant has no scopes', async () => {
     const local = await startDevIssuer({
