@@ -45,6 +45,14 @@ export class AppModule {
             strictRfc9068: config.env.AUTH_STRICT_RFC9068,
             verifiedTokenCacheSize: config.env.VERIFIED_TOKEN_CACHE_SIZE,
             verifiedTokenCacheMaxBytes: config.env.VERIFIED_TOKEN_CACHE_MAX_BYTES,
+            dpop: config.env.AUTH_DPOP,
+            dpopProof: {
+              // Shared with every replica when there is a shared token cache: a proof replayed against
+              // another replica is refused too.
+              replayStore: config.env.TOKEN_CACHE_URL,
+              replayKeyPrefix: config.env.TOKEN_CACHE_KEY_PREFIX && `${config.env.TOKEN_CACHE_KEY_PREFIX}dpop-jti:`,
+              trustForwardedHeaders: config.env.AUTH_DPOP_TRUST_FORWARDED_HEADERS,
+            },
           }),
         }),
         ...(config.client ? [m2mModule(config)] : []),

@@ -51,6 +51,8 @@ export const envSchema = z
     AUTH_M2M_ONLY: bool(false),
     AUTH_ALLOWED_CLIENT_IDS: opt(z.string()).transform((v) => list(v)),
     AUTH_STRICT_RFC9068: bool(false),
+    AUTH_DPOP: z.preprocess(emptyToUndefined, z.enum(['disabled', 'allowed', 'required']).default('allowed')),
+    AUTH_DPOP_TRUST_FORWARDED_HEADERS: bool(false),
     VERIFIED_TOKEN_CACHE_SIZE: int(10_000, 0, 1_000_000),
     VERIFIED_TOKEN_CACHE_MAX_BYTES: int(32 * 1024 * 1024, 0, 4 * 1024 ** 3),
 
