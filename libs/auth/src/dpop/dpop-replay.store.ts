@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
-import { createRedisClient, type RedisClient } from '../m2m/redis-connection.js';
+import { createRedisClient, FAILED, RedisConnection } from '../m2m/redis-connection.js';
 
 /**
  * Remembers accepted DPoP proofs for the replay check (RFC 9449 §11.1). `claim` answers true the
@@ -41,9 +41,12 @@ export class MemoryDpopReplayStore implements DpopReplayStore {
   }
 }
 
-/** Shared by every replica: `SET key 1 NX PX ttl` answers OK only to the first of them. */
+/**
+ * Shared by every replica: `SET key 1 NX PX ttl` answers OK only to the first of them. The
+ * connection is opened on first use; a command that fails or times out (500 ms) rejects.
+ */
 export class RedisDpopReplayStore implements DpopReplayStore {
-  private client?: Promise<RedisClient>;
+  private connection?: Promise<RedisConnection>;
 
   constructor(
     private readonly url: string,
@@ -51,15 +54,16 @@ export class RedisDpopReplayStore implements DpopReplayStore {
   ) {}
 
   async claim(id: string, ttlMs: number): Promise<boolean> {
-    this.client ??= createRedisClient(this.url);
-    const redis = await this.client;
-    const answer = await redis.set(`${this.keyPrefix}${id}`, '1', 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX');
+    this.connection ??= createRedisClient(this.url).then((client) => new RedisConnection(client));
+    const connection = await this.connection;
+    const answer = await connection.command((redis) => redis.set(`${this.keyPrefix}${id}`, '1', 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX'));
+    if (answer === FAILED) throw new Error('Redis did not answer');
     return answer === 'OK';
   }
 
   async close(): Promise<void> {
-    const client = this.client;
-    this.client = undefined;
-    if (client) (await client).disconnect();
+    const connection = this.connection;
+    this.connection = undefined;
+    if (connection) await (await connection).close();
   }
 }
