@@ -48,9 +48,9 @@ export class AppModule {
             dpop: config.env.AUTH_DPOP,
             dpopProof: {
               // Shared with every replica when there is a shared token cache: a proof replayed against
-              // another replica is refused too.
+              // another replica is refused too. Under the token cache's prefix, so one Redis ACL covers both.
               replayStore: config.env.TOKEN_CACHE_URL,
-              replayKeyPrefix: config.env.TOKEN_CACHE_KEY_PREFIX && `${config.env.TOKEN_CACHE_KEY_PREFIX}dpop-jti:`,
+              replayKeyPrefix: `${config.env.TOKEN_CACHE_KEY_PREFIX ?? 'nest-m2m:token:'}dpop-jti:`,
               trustForwardedHeaders: config.env.AUTH_DPOP_TRUST_FORWARDED_HEADERS,
             },
           }),
