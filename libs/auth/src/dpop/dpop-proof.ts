@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { calculateJwkThumbprint, compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose';
+import { calculateJwkThumbprint, compactVerify, type CryptoKey, decodeProtectedHeader, importJWK, type JWK } from 'jose';
+import { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
 import { InvalidTokenError } from '../bearer.errors.js';
 import { InvalidDpopProofError, UseDpopNonceError } from './dpop.errors.js';
@@ -56,7 +57,24 @@ export function accessTokenHash(token: string): string {
  * replay check (§11.1) is the caller's, after every other check passed.
  */
 export class DpopProofChecker {
+  /**
+   * A client signs every proof with the same key: importing it and hashing its thumbprint once, not
+   * per request, halves the cost of a proof. Keyed by the exact `jwk` JSON and `alg`, so a key is
+   * never used under another algorithm; bounded, so keys sent by strangers only evict each other.
+   */
+  private readonly keys = new LRUCache<string, { key: CryptoKey | Uint8Array; jkt: string }>({ max: 1000 });
+
   constructor(private readonly o: DpopProofCheckerOptions) {}
+
+  private async importKey(jwk: JWK, alg: string): Promise<{ key: CryptoKey | Uint8Array; jkt: string }> {
+    const id = `${alg}.${JSON.stringify(jwk)}`;
+    let entry = this.keys.get(id);
+    if (entry === undefined) {
+      entry = { key: await importJWK({ ...jwk, ext: true }, alg), jkt: await calculateJwkThumbprint(jwk, 'sha256') };
+      this.keys.set(id, entry);
+    }
+    return entry;
+  }
 
   async check(req: RequestLike, accessToken: string, boundJkt: string): Promise<CheckedProof> {
     const proof = dpopHeader(req);
@@ -80,9 +98,11 @@ export class DpopProofChecker {
     if (Array.isArray(header.crit)) throw new InvalidDpopProofError('Unsupported critical header in DPoP proof');
     // Step 7: the signature, with the embedded key (jose checks that the key suits the alg).
     let payloadBytes: Uint8Array;
+    let jkt: string;
     try {
-      const key = await importJWK({ ...(jwk as JWK), ext: true }, header.alg);
-      ({ payload: payloadBytes } = await compactVerify(proof, key, { algorithms: [header.alg] }));
+      const imported = await this.importKey(jwk as JWK, header.alg);
+      jkt = imported.jkt;
+      ({ payload: payloadBytes } = await compactVerify(proof, imported.key, { algorithms: [header.alg] }));
     } catch {
       throw new InvalidDpopProofError('Invalid DPoP proof signature');
     }
@@ -110,7 +130,6 @@ export class DpopProofChecker {
     // Step 12: ath binds the proof to this access token.
     if (claims.ath !== accessTokenHash(accessToken)) throw new InvalidDpopProofError('DPoP proof ath mismatch');
     // Step 12: the token's cnf.jkt is the thumbprint of the proof's key (RFC 7638).
-    const jkt = await calculateJwkThumbprint(jwk as JWK, 'sha256');
     if (jkt !== boundJkt) throw new InvalidTokenError('ERR_AUTH_DPOP_BINDING_INVALID', 'Invalid DPoP key binding');
     // Step 10: the server's nonce, when nonces are on.
     if (this.o.nonces && !this.o.nonces.isValid(claims.nonce)) {
