@@ -26,7 +26,7 @@ function requestedAudience(params: RequestParams): string | undefined {
   return audience ?? resource;
 }
 
-async function issue(ctx: IssuerContext, params: RequestParams, authorization: string | undefined) {
+async function issue(ctx: IssuerContext, params: RequestParams, authorization: string | undefined, jkt?: string) {
   const grantType = single(params, 'grant_type');
   if (grantType === undefined) throw invalidRequest('Missing required parameter: grant_type');
   if (grantType !== 'client_credentials') throw new OAuthError(400, 'unsupported_grant_type', `Unsupported grant type: ${grantType}`);
@@ -52,7 +52,7 @@ async function issue(ctx: IssuerContext, params: RequestParams, authorization: s
   // Auth0 ignores a `scope` parameter that asks for less: the token carries every granted scope.
   const scopes = [...grant.scopes];
   const lifetimeSeconds = api.tokenLifetimeSeconds ?? ctx.defaultLifetimeSeconds;
-  const accessToken = await signAccessToken(ctx.keys, ctx.issuer, { clientId: client.clientId, audience, scopes, lifetimeSeconds, api });
+  const accessToken = await signAccessToken(ctx.keys, ctx.issuer, { clientId: client.clientId, audience, scopes, lifetimeSeconds, api, claims: jkt ? { cnf: { jkt } } : undefined });
   const headers = ctx.quotas.consume(client.clientId);
   ctx.counters.increment('tokensIssued');
   const body = {
@@ -79,7 +79,10 @@ export async function handleTokenRequest(ctx: IssuerContext, req: IncomingMessag
   if (await ctx.runFaults('token', res, NO_STORE)) return;
   try {
     if (params instanceof OAuthError) throw params;
-    const { body, headers } = await issue(ctx, params, req.headers.authorization);
+    // RFC 9449 §5: a valid DPoP proof binds the token to its key (dpop.ts).
+    const jkt = await ctx.dpop.check(req);
+    const { body, headers } = await issue(ctx, params, req.headers.authorization, jkt);
+    if (jkt) body.token_type = 'DPoP';
     sendJson(res, 200, body, { ...NO_STORE, ...headers });
   } catch (error) {
     if (!(error instanceof OAuthError)) throw error;
