@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { AuditModule } from './audit/audit.module.js';
 import { AuthModule, IssuerDiscovery } from '@nest-m2m/auth';
@@ -56,7 +57,7 @@ export class AppModule {
           }),
         }),
         ...(config.client ? [m2mModule(config)] : []),
-        AuditModule.forRoot({ remote: !!config.audit }),
+        AuditModule.forRoot({ remote: !!config.audit, dpop: config.env.AUDIT_DPOP }),
         DocumentsModule,
         HealthModule,
         LoggingModule,
@@ -75,6 +76,7 @@ function m2mModule(appConfig: AppConfig): DynamicModule {
     isGlobal: true,
     useFactory: (config: AppConfig, discovery: IssuerDiscovery) => {
       const client = config.client!;
+      const auditDpop = config.env.AUDIT_DPOP === 'required';
       return {
         ...(client.tokenEndpoint
           ? { tokenEndpoint: client.tokenEndpoint }
@@ -91,8 +93,10 @@ function m2mModule(appConfig: AppConfig): DynamicModule {
         cacheUrl: config.env.TOKEN_CACHE_URL,
         cacheKeyPrefix: config.env.TOKEN_CACHE_KEY_PREFIX,
         cacheEncryptionKey: config.env.TOKEN_CACHE_ENCRYPTION_KEY,
+        // AUDIT_DPOP=required: the audit API takes DPoP-bound tokens only, so the service presents one.
+        ...(auditDpop ? { dpop: { privateKey: config.env.AUTH_DPOP_PRIVATE_KEY_FILE && readFileSync(config.env.AUTH_DPOP_PRIVATE_KEY_FILE, 'utf8') } } : {}),
         siblings: config.audit
-          ? [{ name: AUDIT_SIBLING, baseUrl: config.audit.url, audience: config.audit.audience, scopes: config.audit.scopes }]
+          ? [{ name: AUDIT_SIBLING, baseUrl: config.audit.url, audience: config.audit.audience, scopes: config.audit.scopes, dpop: auditDpop }]
           : [],
       };
     },
