@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { AuditModule } from './audit/audit.module.js';
 import { AuthModule, IssuerDiscovery } from '@nest-m2m/auth';
@@ -50,10 +51,18 @@ export class AppModule {
             strictRfc9068: config.env.AUTH_STRICT_RFC9068,
             verifiedTokenCacheSize: config.env.VERIFIED_TOKEN_CACHE_SIZE,
             verifiedTokenCacheMaxBytes: config.env.VERIFIED_TOKEN_CACHE_MAX_BYTES,
+            dpop: config.env.AUTH_DPOP,
+            dpopProof: {
+              // Shared with every replica when there is a shared token cache: a proof replayed against
+              // another replica is refused too. Under the token cache's prefix, so one Redis ACL covers both.
+              replayStore: config.env.TOKEN_CACHE_URL,
+              replayKeyPrefix: `${config.env.TOKEN_CACHE_KEY_PREFIX ?? 'nest-m2m:token:'}dpop-jti:`,
+              trustForwardedHeaders: config.env.AUTH_DPOP_TRUST_FORWARDED_HEADERS,
+            },
           }),
         }),
         ...(config.client ? [m2mModule(config)] : []),
-        AuditModule.forRoot({ remote: !!config.audit }),
+        AuditModule.forRoot({ remote: !!config.audit, dpop: config.env.AUDIT_DPOP }),
         DocumentsModule,
         HealthModule,
         LoggingModule,
@@ -72,6 +81,7 @@ function m2mModule(appConfig: AppConfig): DynamicModule {
     isGlobal: true,
     useFactory: (config: AppConfig, discovery: IssuerDiscovery) => {
       const client = config.client!;
+      const auditDpop = config.env.AUDIT_DPOP === 'required';
       return {
         ...(client.tokenEndpoint
           ? { tokenEndpoint: client.tokenEndpoint }
@@ -88,8 +98,10 @@ function m2mModule(appConfig: AppConfig): DynamicModule {
         cacheUrl: config.env.TOKEN_CACHE_URL,
         cacheKeyPrefix: config.env.TOKEN_CACHE_KEY_PREFIX,
         cacheEncryptionKey: config.env.TOKEN_CACHE_ENCRYPTION_KEY,
+        // AUDIT_DPOP=required: the audit API takes DPoP-bound tokens only, so the service presents one.
+        ...(auditDpop ? { dpop: { privateKey: config.env.AUTH_DPOP_PRIVATE_KEY_FILE && readFileSync(config.env.AUTH_DPOP_PRIVATE_KEY_FILE, 'utf8') } } : {}),
         siblings: config.audit
-          ? [{ name: AUDIT_SIBLING, baseUrl: config.audit.url, audience: config.audit.audience, scopes: config.audit.scopes }]
+          ? [{ name: AUDIT_SIBLING, baseUrl: config.audit.url, audience: config.audit.audience, scopes: config.audit.scopes, dpop: auditDpop }]
           : [],
       };
     },

@@ -1,4 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { Dpop, type DpopMode } from '@nest-m2m/auth';
 import { AuditRecorder } from './audit-event.js';
 import { AuditController } from './audit.controller.js';
 import { AuditStore } from './audit.store.js';
@@ -11,13 +12,20 @@ import { InProcessAuditRecorder } from './in-process-audit.recorder.js';
  */
 @Module({})
 export class AuditModule {
-  static forRoot(options: { remote: boolean }): DynamicModule {
+  static forRoot(options: { remote: boolean; dpop?: DpopMode }): DynamicModule {
     return {
       module: AuditModule,
       global: true,
-      controllers: [AuditController],
+      controllers: [options.dpop ? withDpop(options.dpop) : AuditController],
       providers: [AuditStore, { provide: AuditRecorder, useClass: options.remote ? HttpAuditRecorder : InProcessAuditRecorder }],
       exports: [AuditRecorder, AuditStore],
     };
   }
+}
+
+/** The audit API under its own DPoP mode (`AUDIT_DPOP`): a subclass per app, so apps in one process do not share it. */
+function withDpop(mode: DpopMode): typeof AuditController {
+  class DpopAuditController extends AuditController {}
+  Dpop(mode)(DpopAuditController);
+  return DpopAuditController;
 }

@@ -56,6 +56,9 @@ export const envSchema = z
     AUTH_M2M_ONLY: bool(false),
     AUTH_ALLOWED_CLIENT_IDS: opt(z.string()).transform((v) => list(v)),
     AUTH_STRICT_RFC9068: bool(false),
+    AUTH_DPOP: z.preprocess(emptyToUndefined, z.enum(['disabled', 'allowed', 'required']).default('allowed')),
+    AUTH_DPOP_TRUST_FORWARDED_HEADERS: bool(false),
+    AUTH_DPOP_PRIVATE_KEY_FILE: opt(z.string()),
     VERIFIED_TOKEN_CACHE_SIZE: int(10_000, 0, 1_000_000),
     VERIFIED_TOKEN_CACHE_MAX_BYTES: int(32 * 1024 * 1024, 0, 4 * 1024 ** 3),
 
@@ -78,6 +81,9 @@ export const envSchema = z
     AUDIT_SERVICE_SCOPES: opt(z.string())
       .transform((v) => (v === undefined ? ['write:audit'] : v.split(/[\s,]+/).filter(Boolean)))
       .refine((scopes) => scopes.every((s) => SCOPE_TOKEN.test(s)), 'must be OAuth scopes (RFC 6749 §3.3), space- or comma-separated'),
+
+    // The audit API's own DPoP mode (default: AUTH_DPOP); `required` also makes this service call it with DPoP-bound tokens.
+    AUDIT_DPOP: opt(z.enum(['disabled', 'allowed', 'required'])),
 
     DEV_ISSUER_PORT: int(0, 0, 65535),
   });
@@ -121,6 +127,10 @@ export function crossFieldProblems(raw: Record<string, unknown>): Array<[variabl
   if (present(raw.HTTP_HEADERS_TIMEOUT_MS) || present(raw.HTTP_REQUEST_TIMEOUT_MS)) {
     // Node refuses a headers timeout longer than the request timeout (the request includes its headers).
     if (headersTimeout > requestTimeout) problems.push(['HTTP_HEADERS_TIMEOUT_MS', 'must not exceed HTTP_REQUEST_TIMEOUT_MS']);
+  }
+  // Replicas share the audit token through Redis: it is bound to one DPoP key, which all must hold.
+  if (raw.AUDIT_DPOP === 'required' && present(raw.AUDIT_SERVICE_URL) && present(raw.TOKEN_CACHE_URL) && !present(raw.AUTH_DPOP_PRIVATE_KEY_FILE)) {
+    problems.push(['AUTH_DPOP_PRIVATE_KEY_FILE', 'is required with AUDIT_DPOP=required and TOKEN_CACHE_URL (every replica must present the DPoP key the shared token is bound to)']);
   }
   for (const name of ['TOKEN_CACHE_KEY_PREFIX', 'TOKEN_CACHE_ENCRYPTION_KEY']) {
     if (present(raw[name]) && !present(raw.TOKEN_CACHE_URL)) problems.push([name, 'is only used with TOKEN_CACHE_URL']);

@@ -8,6 +8,7 @@
  * Faults (`failNext`) are answered by a thin front in this process, before `oidc-provider` sees the
  * request, so the provider itself stays unmodified.
  */
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
@@ -45,6 +46,8 @@ export interface OidcProviderOptions {
   resources: OidcResourceServer[];
   /** Signing keys (private JWKs, first signs). Default: one new RS256 key. */
   signingKeys?: JWK[];
+  /** DPoP (RFC 9449, on by default in oidc-provider 9): require server nonces at the token endpoint. */
+  dpopNonces?: boolean;
 }
 
 export interface StartedOidcProvider {
@@ -102,6 +105,10 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<S
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
+      dPoP: {
+        enabled: true,
+        ...(options.dpopNonces ? { nonceSecret: randomBytes(32), requireNonce: () => true } : {}),
+      },
       resourceIndicators: {
         enabled: true,
         defaultResource: () => undefined as unknown as string,

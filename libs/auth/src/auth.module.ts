@@ -15,6 +15,7 @@ import { ScopesGuard } from './scopes.guard.js';
 import { VerifiedTokenCache } from './verified-token.cache.js';
 import { assertAuthOptions } from './auth.options.assert.js';
 import { systemClock } from './clock.js';
+import { DpopVerifier } from './dpop/dpop.verifier.js';
 
 const SYMMETRIC = /^HS/i;
 
@@ -52,6 +53,7 @@ const coreProviders: Provider[] = [
     useFactory: (o: AuthModuleOptions) =>
       new VerifiedTokenCache({ maxEntries: o.verifiedTokenCacheSize, maxBytes: o.verifiedTokenCacheMaxBytes, clock: o.clock }),
   },
+  { provide: DpopVerifier, inject: [AUTH_MODULE_OPTIONS], useFactory: (o: AuthModuleOptions) => new DpopVerifier(o) },
   KeyWarmer,
   RouteAudiences,
   JwtStrategy,

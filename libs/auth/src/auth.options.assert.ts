@@ -1,5 +1,6 @@
 import type { AuthModuleOptions } from './auth.options.js';
 import { isSecureUrl, SECURE_URL_RULE } from './secure-url.js';
+import { assertDpopOptions } from './dpop/dpop.options.assert.js';
 
 /**
  * One assertion per rule, each naming the option (misuse is a TypeError at construction, as in
@@ -37,6 +38,7 @@ export function assertAuthOptions(o: AuthModuleOptions): void {
   if (o.clockToleranceSeconds !== undefined && o.clockToleranceSeconds > 300) {
     throw new TypeError("'clockToleranceSeconds' above 300 s would accept long-expired tokens");
   }
+  assertDpopOptions(o);
 }
 
 function assertHttpUrl(value: string, name: string): void {

@@ -1,4 +1,5 @@
 import type { Clock } from './clock.js';
+import type { DpopMode, DpopProofOptions } from './dpop/dpop.options.js';
 
 /** Options of `AuthModule.forRoot` / `forRootAsync`. Defaults are written where they are read. */
 export interface AuthModuleOptions {
@@ -51,6 +52,13 @@ export interface AuthModuleOptions {
    * freshness, cooldown and stale-if-error windows. Default `Date.now`. For tests that move time.
    */
   clock?: Clock;
+  /**
+   * Incoming DPoP (RFC 9449): `'disabled'`, `'allowed'` (Bearer or DPoP-bound tokens) or
+   * `'required'` (DPoP-bound tokens only). Routes override it with `@Dpop()`. Default `'allowed'`.
+   */
+  dpop?: DpopMode;
+  /** How DPoP proofs are checked: algorithms, `iat` window, replay store (Redis for fleets), nonces, proxies. */
+  dpopProof?: DpopProofOptions;
 }
 
 export interface AuthModuleExtras {

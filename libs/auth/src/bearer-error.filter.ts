@@ -4,6 +4,8 @@ import { AUTH_MODULE_OPTIONS } from './auth.module-definition.js';
 import type { AuthModuleOptions } from './auth.options.js';
 import { AuthEvents } from './auth.events.js';
 import { BearerError } from './bearer.errors.js';
+import { dpopStateOf, wwwAuthenticate } from './dpop/dpop-challenge.js';
+import { DEFAULT_DPOP_ALGORITHMS } from './dpop/dpop.options.js';
 
 /**
  * Writes RFC 6750 answers: the status, the `WWW-Authenticate` challenge, extra headers
@@ -27,7 +29,8 @@ export class BearerErrorFilter implements ExceptionFilter {
     const adapter = this.adapterHost.httpAdapter;
     const status = error.getStatus();
 
-    adapter.setHeader(res, 'WWW-Authenticate', error.challenge(this.options.realm ?? 'api'));
+    const algorithms = this.options.dpopProof?.algorithms ?? DEFAULT_DPOP_ALGORITHMS;
+    adapter.setHeader(res, 'WWW-Authenticate', wwwAuthenticate(error, this.options.realm ?? 'api', dpopStateOf(req), algorithms));
     for (const [name, value] of Object.entries(error.headers())) adapter.setHeader(res, name, value);
     adapter.setHeader(res, 'Cache-Control', 'no-store');
     adapter.reply(res, error.getResponse(), status);

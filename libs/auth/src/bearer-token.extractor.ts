@@ -33,15 +33,22 @@ function authorizationHeaderCount(req: RequestLike): number {
   return count;
 }
 
+/** The credentials of an Authorization header: the scheme (Bearer, or DPoP per RFC 9449 §7.1) and the token. */
+export interface AccessCredentials {
+  scheme: 'Bearer' | 'DPoP';
+  token: string;
+}
+
 /**
- * The credentials of a request's `Authorization: Bearer` header (RFC 6750 §2.1), the only place a
- * token is read from. Returns undefined when the request carries no bearer credentials; throws
- * `InvalidRequestError` for several Authorization headers or for a token offered in the query or
- * body (§2.2/§2.3 are not supported: query tokens end up in logs and caches, and §2 forbids more
- * than one method in one request). The token's syntax is left to `assertB64Token`, which callers
- * run only on a verified-token cache miss: a hit is a token already checked.
+ * The credentials of a request's `Authorization: Bearer` header (RFC 6750 §2.1) — or `DPoP` (RFC
+ * 9449 §7.1) when `dpop` is true — the only place a token is read from. Returns undefined when the
+ * request carries no such credentials; throws `InvalidRequestError` for several Authorization
+ * headers or for a token offered in the query or body (§2.2/§2.3 are not supported: query tokens end
+ * up in logs and caches, and §2 forbids more than one method in one request). The token's syntax is
+ * left to `assertB64Token`, which callers run only on a verified-token cache miss: a hit is a token
+ * already checked.
  */
-export function bearerCredentials(req: RequestLike): string | undefined {
+export function accessCredentials(req: RequestLike, dpop: boolean): AccessCredentials | undefined {
   assertNoAccessTokenParameter(req.query);
   assertNoAccessTokenParameter(req.body);
   const header = req.headers.authorization;
@@ -50,11 +57,12 @@ export function bearerCredentials(req: RequestLike): string | undefined {
   const space = header.indexOf(' ');
   const scheme = space === -1 ? header : header.slice(0, space);
   // RFC 7235 §2.1: the auth-scheme is case-insensitive.
-  if (scheme.length !== 6 || scheme.toLowerCase() !== 'bearer') {
-    // Another scheme (Basic, DPoP…) carries no bearer token: answered as "no credentials" (§3).
-    return undefined;
-  }
-  return space === -1 ? '' : header.slice(space + 1);
+  let name: AccessCredentials['scheme'];
+  if (scheme.length === 6 && scheme.toLowerCase() === 'bearer') name = 'Bearer';
+  else if (dpop && scheme.length === 4 && scheme.toLowerCase() === 'dpop') name = 'DPoP';
+  // Another scheme (Basic, or DPoP when disabled) carries no bearer token: answered as "no credentials" (§3).
+  else return undefined;
+  return { scheme: name, token: space === -1 ? '' : header.slice(space + 1) };
 }
 
 /** RFC 6750 §2.1: exactly one b64token after the scheme (two tokens, or none, are a malformed request). */

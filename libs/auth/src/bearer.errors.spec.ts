@@ -3,6 +3,7 @@ import jwt from 'jsonwebtoken';
 import { describe, expect, it } from 'vitest';
 import { type BearerError, InsufficientScopeError, InvalidRequestError, InvalidTokenError, KeysUnavailableError, MissingTokenError } from './bearer.errors.js';
 import { toBearerError } from './jwt-errors.js';
+import { DpopReplayStoreUnavailableError, InvalidDpopProofError, UseDpopNonceError } from './dpop/dpop.errors.js';
 
 /** The rows of the code table in bearer.errors.ts: code → [class, status, RFC 6750 error]. */
 function documentedCodes(): Map<string, [string, number, string | undefined]> {
@@ -21,6 +22,9 @@ describe('BearerError codes', () => {
     one(new InvalidRequestError('x')),
     one(new InsufficientScopeError(['a'])),
     one(new KeysUnavailableError(1)),
+    one(new InvalidDpopProofError('x')),
+    one(new UseDpopNonceError('n')),
+    one(new DpopReplayStoreUnavailableError()),
     ...(
       [
         'ERR_AUTH_TOKEN_MALFORMED',
@@ -36,6 +40,8 @@ describe('BearerError codes', () => {
         'ERR_AUTH_TOKEN_TYPE_INVALID',
         'ERR_AUTH_NOT_M2M',
         'ERR_AUTH_CLIENT_NOT_ALLOWED',
+        'ERR_AUTH_DPOP_REQUIRED',
+        'ERR_AUTH_DPOP_BINDING_INVALID',
       ] as const
     ).map((code) => one(new InvalidTokenError(code, 'x'))),
   ]);

@@ -1,4 +1,5 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
+import { quote } from './auth-param.js';
 
 /**
  * Why a request was refused: a stable `code` on every BearerError (jose's `ERR_*` style, like the
@@ -25,13 +26,21 @@ import { HttpException, HttpStatus } from '@nestjs/common';
  * | `ERR_AUTH_CLIENT_NOT_ALLOWED`   | InvalidTokenError      | 401    | `invalid_token`      | client id not in `allowedClientIds`                               |
  * | `ERR_AUTH_INSUFFICIENT_SCOPE`   | InsufficientScopeError | 403    | `insufficient_scope` | a scope the route requires is missing                             |
  * | `ERR_AUTH_KEYS_UNAVAILABLE`     | KeysUnavailableError   | 503    | (none)               | no signing key obtainable (JWKS down, timing out or unusable)     |
+ * | `ERR_AUTH_DPOP_REQUIRED`        | InvalidTokenError      | 401    | `invalid_token`      | a Bearer token where DPoP is `required` (RFC 9449 §7.1)           |
+ * | `ERR_AUTH_DPOP_BINDING_INVALID` | InvalidTokenError      | 401    | `invalid_token`      | a DPoP-bound token sent as Bearer, an unbound one as DPoP, or `cnf.jkt` not the proof key's thumbprint |
+ * | `ERR_AUTH_DPOP_PROOF_INVALID`   | InvalidDpopProofError  | 401    | `invalid_dpop_proof` | the `DPoP` proof fails a check of RFC 9449 §4.3, or is replayed   |
+ * | `ERR_AUTH_DPOP_NONCE_REQUIRED`  | UseDpopNonceError      | 401    | `use_dpop_nonce`     | server nonces are on and the proof's `nonce` is missing or stale (§9) |
+ * | `ERR_AUTH_DPOP_REPLAY_STORE_UNAVAILABLE` | DpopReplayStoreUnavailableError | 503 | (none)  | DPoP `required` and the shared replay store (Redis) does not answer |
  */
 export type BearerErrorCode =
   | 'ERR_AUTH_TOKEN_MISSING'
   | 'ERR_AUTH_INVALID_REQUEST'
   | InvalidTokenCode
   | 'ERR_AUTH_INSUFFICIENT_SCOPE'
-  | 'ERR_AUTH_KEYS_UNAVAILABLE';
+  | 'ERR_AUTH_KEYS_UNAVAILABLE'
+  | 'ERR_AUTH_DPOP_PROOF_INVALID'
+  | 'ERR_AUTH_DPOP_NONCE_REQUIRED'
+  | 'ERR_AUTH_DPOP_REPLAY_STORE_UNAVAILABLE';
 
 /** The codes of `InvalidTokenError` (RFC 6750 §3.1 `invalid_token`). */
 export type InvalidTokenCode =
@@ -47,12 +56,10 @@ export type InvalidTokenCode =
   | 'ERR_AUTH_CLAIMS_INVALID'
   | 'ERR_AUTH_TOKEN_TYPE_INVALID'
   | 'ERR_AUTH_NOT_M2M'
-  | 'ERR_AUTH_CLIENT_NOT_ALLOWED';
+  | 'ERR_AUTH_CLIENT_NOT_ALLOWED'
+  | 'ERR_AUTH_DPOP_REQUIRED'
+  | 'ERR_AUTH_DPOP_BINDING_INVALID';
 
-/** Quotes a value for an RFC 6750 §3 auth-param: backslash and quote escaped, control characters removed. */
-function quote(value: string): string {
-  return `"${value.replace(/[\u0000-\u001f\u007f]/g, '').replace(/(["\\])/g, '\\$1')}"`;
-}
 
 /** Base of every answer the AuthModule gives to a refused request; the filter turns it into headers and a body. */
 export abstract class BearerError extends HttpException {
@@ -69,11 +76,16 @@ export abstract class BearerError extends HttpException {
 
   /** RFC 6750 §3: the `WWW-Authenticate` challenge for this error. */
   challenge(realm: string): string {
-    const params = [`realm=${quote(realm)}`];
+    return `Bearer ${[`realm=${quote(realm)}`, ...this.authParams()].join(', ')}`;
+  }
+
+  /** The challenge's auth-params after the realm (`error`, `error_description`, …), quoted; shared by the DPoP challenge. */
+  authParams(): string[] {
+    const params: string[] = [];
     if (this.oauthError) params.push(`error=${quote(this.oauthError)}`);
     if (this.errorDescription) params.push(`error_description=${quote(this.errorDescription)}`);
     params.push(...this.extraParams());
-    return `Bearer ${params.join(', ')}`;
+    return params;
   }
 
   protected extraParams(): string[] {

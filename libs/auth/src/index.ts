@@ -1,12 +1,16 @@
 export { AuthModule } from './auth.module.js';
 export type { AuthModuleOptions, AuthModuleExtras } from './auth.options.js';
-export { AUDIENCE_METADATA, AUTH_STRATEGY_NAME, PUBLIC_METADATA, SCOPES_METADATA } from './auth.constants.js';
+export { AUDIENCE_METADATA, AUTH_STRATEGY_NAME, DPOP_METADATA, PUBLIC_METADATA, SCOPES_METADATA } from './auth.constants.js';
 export { Audience } from './audience.decorator.js';
 export type { Clock } from './clock.js';
 export { AuthEvents, type AuthEventListener } from './auth.events.js';
 export * from './bearer.errors.js';
 export { BearerErrorFilter } from './bearer-error.filter.js';
 export { assertNoAccessTokenParameter } from './bearer-token.extractor.js';
+export { Dpop } from './dpop/dpop.decorator.js';
+export { DEFAULT_DPOP_ALGORITHMS, type DpopMode, type DpopProofOptions } from './dpop/dpop.options.js';
+export { DpopReplayStoreUnavailableError, InvalidDpopProofError, UseDpopNonceError } from './dpop/dpop.errors.js';
+export { MemoryDpopReplayStore, RedisDpopReplayStore, type DpopReplayStore } from './dpop/dpop-replay.store.js';
 export { IssuerDiscovery, type IssuerMetadata } from './issuer-discovery.js';
 export { JwtAuthGuard } from './jwt-auth.guard.js';
 export { KeySource, type JwksFetchOutcome } from './key-source.js';

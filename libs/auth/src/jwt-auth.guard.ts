@@ -5,6 +5,8 @@ import { AUTH_STRATEGY_NAME } from './auth.constants.js';
 import { JwtStrategy } from './jwt.strategy.js';
 import type { AuthPrincipal } from './principal.js';
 import { routeRequirements } from './route-requirements.js';
+import { routeDpopMode } from './dpop/dpop.decorator.js';
+import { DPOP_ROUTE_MODE } from './dpop/dpop.verifier.js';
 
 /**
  * `AuthGuard('jwt')` that lets `@Public()` routes through; installed globally by `globalGuards`.
@@ -19,18 +21,27 @@ export class JwtAuthGuard extends AuthGuard(AUTH_STRATEGY_NAME) {
   constructor(
     @Inject(Reflector) private readonly reflector: Reflector,
     // Typed by what the guard uses, so that the public declarations never reach passport-jwt's types.
-    @Inject(JwtStrategy) private readonly strategy: { cachedPrincipal(request: object): AuthPrincipal | undefined },
+    @Inject(JwtStrategy) private readonly strategy: { cachedPrincipal(request: object): AuthPrincipal | Promise<AuthPrincipal> | undefined },
   ) {
     super();
   }
 
   override canActivate(context: ExecutionContext) {
     if (routeRequirements(this.reflector, context.getHandler(), context.getClass()).public) return true;
-    const request = context.switchToHttp().getRequest<Record<string, unknown>>();
+    const request = context.switchToHttp().getRequest<Record<string | symbol, unknown>>();
+    const dpopMode = routeDpopMode(this.reflector, context.getHandler(), context.getClass());
+    if (dpopMode !== undefined) request[DPOP_ROUTE_MODE] = dpopMode;
     const principal = this.strategy.cachedPrincipal(request);
     if (principal === undefined) return super.canActivate(context);
     // Where AuthGuard puts the user (PassportModule's `property`, default 'user').
-    request[(this as unknown as { options?: { property?: string } }).options?.property ?? 'user'] = principal;
+    const property = (this as unknown as { options?: { property?: string } }).options?.property ?? 'user';
+    if (principal instanceof Promise) {
+      return principal.then((p) => {
+        request[property] = p;
+        return true;
+      });
+    }
+    request[property] = principal;
     return true;
   }
 }

@@ -6,7 +6,8 @@ import { AUTH_MODULE_OPTIONS } from './auth.module-definition.js';
 import type { AuthModuleOptions } from './auth.options.js';
 import { InvalidTokenError, MissingTokenError } from './bearer.errors.js';
 import { systemClock } from './clock.js';
-import { assertB64Token, bearerCredentials } from './bearer-token.extractor.js';
+import { type AccessCredentials, assertB64Token, accessCredentials } from './bearer-token.extractor.js';
+import { DpopVerifier } from './dpop/dpop.verifier.js';
 import { checkJws } from './jwt-header.js';
 import { toBearerError } from './jwt-errors.js';
 import { KeySource } from './key-source.js';
@@ -19,6 +20,7 @@ import { VerifiedTokenCache } from './verified-token.cache.js';
 const STATE = Symbol('nest_m2m:jwt_state');
 interface RequestState {
   token: string;
+  scheme: AccessCredentials['scheme'];
   kid?: string;
 }
 type AuthRequest = Record<string | symbol, unknown> & { headers: Record<string, string | string[] | undefined>; [STATE]?: RequestState };
@@ -39,6 +41,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, AUTH_STRATEGY_NAME) 
     @Inject(AUTH_MODULE_OPTIONS) private readonly options: AuthModuleOptions,
     @Inject(KeySource) private readonly keys: KeySource,
     @Inject(VerifiedTokenCache) private readonly verified: VerifiedTokenCache,
+    @Inject(DpopVerifier) private readonly dpop: DpopVerifier,
   ) {
     const algorithms = options.algorithms ?? DEFAULT_ALGORITHMS;
     const strict = options.strictRfc9068 ?? false;
@@ -87,15 +90,16 @@ export class JwtStrategy extends PassportStrategy(Strategy, AUTH_STRATEGY_NAME) 
    * The fast path, for `JwtAuthGuard`: the request's principal when its token is in the
    * verified-token cache. On a miss the token stays on the request, so `authenticate` (passport's
    * path) does not read the header again. Throws the BearerError of a request without a usable
-   * token, exactly as passport's path would report it.
+   * token, exactly as passport's path would report it. A hit on a DPoP request is a promise: the
+   * proof is checked on every request, cached token or not.
    */
-  cachedPrincipal(request: object): AuthPrincipal | undefined {
+  cachedPrincipal(request: object): AuthPrincipal | Promise<AuthPrincipal> | undefined {
     const req = request as AuthRequest;
-    const token = this.credentialsOf(req);
+    const { token, scheme } = this.credentialsOf(req);
     const cached = this.lookup(token);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) return this.dpop.bind(req, scheme, token, cached);
     assertB64Token(token);
-    req[STATE] = { token, kid: undefined };
+    req[STATE] = { token, scheme, kid: undefined };
     return undefined;
   }
 
@@ -103,11 +107,15 @@ export class JwtStrategy extends PassportStrategy(Strategy, AUTH_STRATEGY_NAME) 
     const req = request as AuthRequest;
     // Set by cachedPrincipal (a miss) or by an earlier guard on this request: the token is known.
     if (req[STATE] === undefined) {
-      let cached: AuthPrincipal | undefined;
+      let cached: AuthPrincipal | Promise<AuthPrincipal> | undefined;
       try {
         cached = this.cachedPrincipal(req);
       } catch (err) {
         return this.error(err as Error);
+      }
+      if (cached instanceof Promise) {
+        cached.then((p) => this.success(p), (err: Error) => this.error(err));
+        return;
       }
       if (cached) return this.success(cached);
     }
@@ -121,11 +129,12 @@ export class JwtStrategy extends PassportStrategy(Strategy, AUTH_STRATEGY_NAME) 
    * The request's bearer credentials, not yet syntax-checked: a cache hit proves the syntax (only
    * verified tokens enter), so `assertB64Token` runs on misses only.
    */
-  private credentialsOf(req: AuthRequest): string {
-    const token = bearerCredentials(req);
-    if (token === undefined) throw new MissingTokenError();
-    if (token.length > this.maxTokenLength) throw new InvalidTokenError('ERR_AUTH_TOKEN_MALFORMED', 'Token too large');
-    return token;
+  private credentialsOf(req: AuthRequest): AccessCredentials {
+    const credentials = accessCredentials(req, this.dpop.modeOf(req) !== 'disabled');
+    this.dpop.admit(req, credentials?.scheme);
+    if (credentials === undefined) throw new MissingTokenError();
+    if (credentials.token.length > this.maxTokenLength) throw new InvalidTokenError('ERR_AUTH_TOKEN_MALFORMED', 'Token too large');
+    return credentials;
   }
 
   private lookup(token: string): AuthPrincipal | undefined {
@@ -135,15 +144,20 @@ export class JwtStrategy extends PassportStrategy(Strategy, AUTH_STRATEGY_NAME) 
     return this.verified.get(token);
   }
 
-  validate(req: AuthRequest, payload: TokenClaims): AuthPrincipal {
+  validate(req: AuthRequest, payload: TokenClaims): AuthPrincipal | Promise<AuthPrincipal> {
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
       throw new InvalidTokenError('ERR_AUTH_TOKEN_MALFORMED', 'Malformed token payload');
     }
     checkClaims(payload, this.options);
     const principal = toPrincipal(payload);
     const state = req[STATE];
-    if (state) this.verified.set(state.token, principal, state.kid, payload.exp as number);
-    return principal;
+    if (!state) return principal;
+    const remember = (p: AuthPrincipal) => {
+      this.verified.set(state.token, p, state.kid, payload.exp as number);
+      return p;
+    };
+    const bound = this.dpop.bind(req, state.scheme, state.token, principal);
+    return bound instanceof Promise ? bound.then(remember) : remember(bound);
   }
 }
 

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { ClientAuthenticator } from './client-auth.js';
 import type { Counters } from './counters.js';
+import type { DpopTokenEndpoint } from './dpop.js';
 import type { FaultEndpoint, Faults } from './faults.js';
 import type { SigningKeys } from './keys.js';
 import type { Quotas } from './quota.js';
@@ -23,6 +24,8 @@ export interface IssuerContext {
   rateLimiter?: RateLimiter;
   counters: Counters;
   defaultLifetimeSeconds: number;
+  /** DPoP proofs on token requests (RFC 9449 §5). */
+  dpop: DpopTokenEndpoint;
   logger?: DevIssuerLogger;
   /** Applies any injected fault; true when it answered (or hung) the request itself. */
   runFaults(endpoint: FaultEndpoint, res: ServerResponse, headers?: Record<string, string>): Promise<boolean>;

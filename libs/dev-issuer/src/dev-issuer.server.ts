@@ -23,6 +23,7 @@ import { Registry } from './registry.js';
 import { handleTestControl, TEST_CONTROLS_PREFIX } from './test-controls.endpoint.js';
 import { handleTokenRequest } from './token.endpoint.js';
 import type { DevIssuer, DevIssuerOptions } from './types.js';
+import { DpopTokenEndpoint } from './dpop.js';
 import { handleDiscovery, handleJwks } from './well-known.endpoints.js';
 
 
@@ -121,6 +122,7 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
     rateLimiter,
     counters: new Counters(registry.clients.keys()),
     defaultLifetimeSeconds: options.tokenLifetimeSeconds ?? DEFAULT_TOKEN_LIFETIME_SECONDS,
+    dpop: new DpopTokenEndpoint(tokenEndpoint, options.dpopNonces ?? false),
     logger: options.logger,
     runFaults: (endpoint, res, headers) => runFaults(endpoint, res, headers),
   };

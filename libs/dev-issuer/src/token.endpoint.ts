@@ -78,7 +78,7 @@ function responseScope(params: RequestParams, granted: readonly string[]): strin
   return same ? undefined : granted.join(' ');
 }
 
-async function issue(ctx: IssuerContext, params: RequestParams, authorization: string | undefined) {
+async function issue(ctx: IssuerContext, params: RequestParams, authorization: string | undefined, jkt?: string) {
   const grantType = single(params, 'grant_type');
   if (grantType === undefined) throw invalidRequest('Missing required parameter: grant_type');
   if (grantType !== 'client_credentials') throw new OAuthError(400, 'unsupported_grant_type', `Unsupported grant type: ${grantType}`);
@@ -95,7 +95,16 @@ async function issue(ctx: IssuerContext, params: RequestParams, authorization: s
   const scopes = [...grant.scopes];
   const lifetimeSeconds = api.tokenLifetimeSeconds ?? ctx.defaultLifetimeSeconds;
   const withOrgName = ctx.registry.config.tenant?.allowOrganizationNameInAuthenticationApi === true;
-  const accessToken = await signAccessToken(ctx.keys, ctx.issuer, { clientId: client.clientId, audience: api.identifier, scopes, lifetimeSeconds, api, organization, withOrgName });
+  const accessToken = await signAccessToken(ctx.keys, ctx.issuer, {
+    clientId: client.clientId,
+    audience: api.identifier,
+    scopes,
+    lifetimeSeconds,
+    api,
+    organization,
+    withOrgName,
+    claims: jkt ? { cnf: { jkt } } : undefined,
+  });
   const headers = ctx.quotas.consume(client.clientId);
   ctx.counters.increment('tokensIssued');
   const scope = responseScope(params, scopes);
@@ -124,7 +133,10 @@ export async function handleTokenRequest(ctx: IssuerContext, req: IncomingMessag
   try {
     rateLimitHeaders = ctx.rateLimiter?.take() ?? {};
     if (params instanceof OAuthError) throw params;
-    const { body, headers } = await issue(ctx, params, req.headers.authorization);
+    // RFC 9449 §5: a valid DPoP proof binds the token to its key (dpop.ts).
+    const jkt = await ctx.dpop.check(req);
+    const { body, headers } = await issue(ctx, params, req.headers.authorization, jkt);
+    if (jkt) body.token_type = 'DPoP';
     sendJson(res, 200, body, { ...NO_STORE, ...rateLimitHeaders, ...headers });
   } catch (error) {
     if (!(error instanceof OAuthError)) throw error;

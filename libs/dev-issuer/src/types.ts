@@ -40,6 +40,8 @@ export interface DevIssuerOptions {
   /** Start even when NODE_ENV is 'production'. Default false. */
   allowProduction?: boolean;
   logger?: DevIssuerLogger;
+  /** DPoP proofs at /oauth/token must carry the server's nonce (RFC 9449 §8): `400 use_dpop_nonce` first. Default false. */
+  dpopNonces?: boolean;
 }
 
 export interface IssueTokenOptions {

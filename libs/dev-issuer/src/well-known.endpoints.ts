@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { CLIENT_ASSERTION_ALGORITHMS } from './config.js';
 import type { IssuerContext } from './context.js';
+import { DPOP_SIGNING_ALGORITHMS } from './dpop.js';
 import { sendJson } from './http.js';
 
 /**
@@ -38,6 +39,7 @@ export function metadata(ctx: IssuerContext) {
     response_types_supported: [],
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
     token_endpoint_auth_signing_alg_values_supported: [...CLIENT_ASSERTION_ALGORITHMS],
+    dpop_signing_alg_values_supported: [...DPOP_SIGNING_ALGORITHMS],
     id_token_signing_alg_values_supported: AUTH0_ID_TOKEN_SIGNING_ALGS,
     subject_types_supported: ['public'],
     scopes_supported: [...scopes],

@@ -1,5 +1,6 @@
 export type { Clock } from '../clock.js';
 export { CacheEncryption } from './cache-encryption.js';
+export { DpopClientKey, type DpopClientOptions, type ProofInput } from './dpop-client.js';
 export { M2M_MODULE_OPTIONS, M2M_TOKEN_CACHE } from './m2m.constants.js';
 export {
   InsecureTokenEndpointError,

@@ -13,6 +13,7 @@ import { TokenEndpointClient } from './token-endpoint.client.js';
 import { isFresh, isUnexpired, toCachedToken } from './token-lifetime.js';
 import { TokenRefresher, type TokenTarget } from './token-refresher.js';
 import type { TokenSynchronizer } from './token-synchronizer.js';
+import { DpopClientKey, type ProofInput } from './dpop-client.js';
 
 /** After a failed renewal, a still-valid token is served without waiting for this long before the next try. */
 const STALE_RETRY_MS = 2000;
@@ -42,6 +43,7 @@ export class M2MTokenService implements OnModuleDestroy {
   private readonly failures = new Map<string, { error: unknown; until: number }>();
   private readonly counters: M2MStats = { tokenRequests: 0, cacheHits: 0, cacheMisses: 0, failures: 0 };
   private latestQuota?: M2MQuota;
+  private readonly dpopKey?: Promise<DpopClientKey>;
 
   /** `cache`: what `M2MModule` provides as `M2M_TOKEN_CACHE`; built by hand, the service makes the one the options ask for. */
   constructor(
@@ -51,6 +53,10 @@ export class M2MTokenService implements OnModuleDestroy {
     assertM2MOptions(options);
     this.clock = options.clock ?? systemClock;
     this.client = new TokenEndpointClient(options, (headers) => this.observeQuota(headers));
+    if (options.dpop) {
+      this.dpopKey = DpopClientKey.create(options.dpop);
+      this.dpopKey.catch(() => {});
+    }
     this.ready = cache ? Promise.resolve(this.use(cache)) : createTokenCache(options).then((c) => this.use(c));
     // Surfaced by the first call instead (an unhandled rejection would end the process).
     this.ready.catch(() => {});
@@ -99,6 +105,24 @@ export class M2MTokenService implements OnModuleDestroy {
     await this.cache.delete(key, request.accessToken);
   }
 
+  /**
+   * A DPoP proof (RFC 9449 §4.2) by this client's key for one request — with `accessToken`, its
+   * `ath` — including the last `DPoP-Nonce` the target's origin handed out.
+   */
+  async dpopProof(input: ProofInput): Promise<string> {
+    return (await this.requireDpopKey()).proof(input);
+  }
+
+  /** Keeps a `DPoP-Nonce` answer header for the next proofs to that URL's origin; true when it is new. */
+  async rememberDpopNonce(url: string, nonce: string | null | undefined): Promise<boolean> {
+    return (await this.requireDpopKey()).rememberNonce(url, nonce);
+  }
+
+  private requireDpopKey(): Promise<DpopClientKey> {
+    if (!this.dpopKey) throw new TypeError("DPoP needs the M2MModule's 'dpop' option (the client's DPoP key)");
+    return this.dpopKey;
+  }
+
   /** The quota figures of the latest token endpoint answer that carried them. */
   quota(): M2MQuota | undefined {
     return this.latestQuota;
@@ -129,14 +153,16 @@ export class M2MTokenService implements OnModuleDestroy {
   private async target(request: M2MTokenRequest): Promise<TokenTarget> {
     await this.ready;
     const { audience } = request;
+    const dpop = request.dpop === true;
     const scopes = [...new Set(request.scopes ?? [])].filter(Boolean).sort();
-    const id = `${audience}\n${scopes.join(' ')}`;
+    const id = `${audience}\n${scopes.join(' ')}${dpop ? '\ndpop' : ''}`;
     let key = this.keys.get(id);
     if (!key) {
-      key = cacheKey({ tokenEndpoint: await this.client.tokenEndpoint(), clientId: this.options.clientId, audience, scopes });
+      const dpopJkt = dpop ? (await this.requireDpopKey()).jkt : undefined;
+      key = cacheKey({ tokenEndpoint: await this.client.tokenEndpoint(), clientId: this.options.clientId, audience, scopes, dpopJkt });
       this.keys.set(id, key);
     }
-    return { key, audience, scopes };
+    return { key, audience, scopes, dpop };
   }
 
   private renew(target: TokenTarget, current: CachedToken | undefined): Promise<CachedToken> {
@@ -145,12 +171,13 @@ export class M2MTokenService implements OnModuleDestroy {
 
   private async fetchAndStore(target: TokenTarget): Promise<CachedToken> {
     const { key, audience, scopes } = target;
+    const dpop = target.dpop ? await this.requireDpopKey() : undefined;
     try {
       const response = await withRetries(
         (attempt) => {
           this.counters.tokenRequests++;
           this.events.emit('token_request', { audience, attempt });
-          return this.client.requestToken({ audience, scopes });
+          return this.client.requestToken({ audience, scopes, dpop });
         },
         { maxAttempts: this.options.maxAttempts ?? 3 },
       );

@@ -5,6 +5,8 @@ export interface M2MTokenRequest {
   /** Audience (Auth0) or resource indicator (RFC 8707) of the API to call. */
   audience: string;
   scopes?: string[];
+  /** A DPoP-bound token (RFC 9449) for the module's `dpop` key, cached apart from Bearer tokens. */
+  dpop?: boolean;
 }
 
 export interface M2MToken {

@@ -2,6 +2,7 @@ import type { AxiosProxyConfig } from 'axios';
 import type { Clock } from '../clock.js';
 import { isSecureUrl, SECURE_URL_RULE } from '../secure-url.js';
 import type { TokenCache } from './token-cache.js';
+import type { DpopClientOptions } from './dpop-client.js';
 
 /**
  * Options of `M2MModule`. Defaults are written where each option is read; `assertM2MOptions` holds
@@ -20,6 +21,8 @@ export interface SiblingServiceOptions {
    * per-request `proxy` options are ignored, as a proxy sees (over plain http, in clear) the token.
    */
   proxy?: AxiosProxyConfig;
+  /** Call it with DPoP-bound tokens (RFC 9449) and a fresh proof per request; needs the module's `dpop` key. Default false. */
+  dpop?: boolean;
 }
 
 export type ClientAuthMethod = 'client_secret_post' | 'client_secret_basic' | 'private_key_jwt';
@@ -70,6 +73,8 @@ export interface M2MModuleOptions {
   siblings?: SiblingServiceOptions[];
   /** Time source of every expiry, refresh and stale decision (timers still run on real time). Default: the system clock. */
   clock?: Clock;
+  /** This client's DPoP key (RFC 9449), for `getToken({ dpop: true })` and siblings with `dpop: true`. */
+  dpop?: DpopClientOptions;
 }
 
 const CLIENT_AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_post', 'client_secret_basic', 'private_key_jwt'];
@@ -127,6 +132,10 @@ export function assertM2MOptions(options: M2MModuleOptions): void {
   if (options.cacheEncryptionKey !== undefined) {
     check(decodeEncryptionKey(options.cacheEncryptionKey) !== undefined, "'cacheEncryptionKey' must be 32 bytes, base64 or hex encoded");
   }
+  // Replicas sharing tokens must prove the same key: a key generated per process cannot be shared.
+  if (options.dpop && !options.dpop.privateKey) {
+    check(!options.cacheUrl && !options.cache, "'dpop.privateKey' is required with 'cacheUrl' or 'cache' (every replica must present the key its shared tokens are bound to)");
+  }
   const names = new Set<string>();
   for (const [i, sibling] of (options.siblings ?? []).entries()) {
     check(Boolean(sibling.name), `'siblings[${i}].name' is required`);
@@ -134,6 +143,7 @@ export function assertM2MOptions(options: M2MModuleOptions): void {
     names.add(sibling.name);
     check(isSecureUrl(sibling.baseUrl), `'siblings[${i}].baseUrl' ${SECURE_URL_RULE}`);
     check(Boolean(sibling.audience), `'siblings[${i}].audience' is required`);
+    if (sibling.dpop) check(Boolean(options.dpop), `'siblings[${i}].dpop' needs the module's 'dpop' option (the client's DPoP key)`);
   }
   if (problems.length > 0) {
     throw new TypeError(`Invalid M2M module options:\n- ${problems.join('\n- ')}`);

@@ -20,6 +20,7 @@ const M2M_STATE = '__nestM2M';
 interface M2MRequestState {
   accessToken?: string;
   retried?: boolean;
+  nonceRetried?: boolean;
 }
 
 type M2MRequestConfig = InternalAxiosRequestConfig & { [M2M_STATE]?: M2MRequestState };
@@ -76,9 +77,17 @@ export class SiblingClient extends HttpService {
     config.adapter = 'http';
     // Nor route the token through a proxy (nor can HTTP_PROXY): only the sibling's own, if it names one.
     config.proxy = this.sibling.proxy ?? false;
-    const token = await this.tokens.getToken({ audience: this.sibling.audience, scopes: this.sibling.scopes });
+    const dpop = this.sibling.dpop === true;
+    const token = await this.tokens.getToken({ audience: this.sibling.audience, scopes: this.sibling.scopes, dpop });
     config.headers = AxiosHeaders.from(config.headers);
-    config.headers.set('Authorization', `Bearer ${token.accessToken}`);
+    if (dpop) {
+      // RFC 9449 §7.1: a fresh proof for every request (and every retry), bound to this token by `ath`.
+      const proof = await this.tokens.dpopProof({ htm: (config.method ?? 'get').toUpperCase(), htu: target.href, accessToken: token.accessToken });
+      config.headers.set('Authorization', `DPoP ${token.accessToken}`);
+      config.headers.set('DPoP', proof);
+    } else {
+      config.headers.set('Authorization', `Bearer ${token.accessToken}`);
+    }
     config[M2M_STATE] = { ...config[M2M_STATE], accessToken: token.accessToken };
     return config;
   }
@@ -89,6 +98,14 @@ export class SiblingClient extends HttpService {
     const state = config[M2M_STATE] ?? {};
     const challenge = String(error.response.headers['www-authenticate'] ?? '');
     const method = (config.method ?? 'get').toUpperCase();
+    // RFC 9449 §9: the sibling wants its nonce in the proof; retry once with a fresh proof carrying it.
+    if (this.sibling.dpop && !state.nonceRetried && /\berror\s*=\s*"?use_dpop_nonce\b/i.test(challenge)) {
+      const url = this.axiosRef.getUri(config);
+      if (await this.tokens.rememberDpopNonce(url, String(error.response.headers['dpop-nonce'] ?? ''))) {
+        config[M2M_STATE] = { ...state, nonceRetried: true };
+        return this.axiosRef.request(config);
+      }
+    }
     if (state.retried || !/\berror\s*=\s*"?invalid_token\b/i.test(challenge)) throw error;
     if (!IDEMPOTENT_METHODS.has(method) && config.retryOnInvalidToken !== true) throw error;
     await this.tokens.invalidate({ audience: this.sibling.audience, scopes: this.sibling.scopes, accessToken: state.accessToken });

@@ -32,12 +32,14 @@ export interface CacheKeyParts {
   audience: string;
   /** Sorted, de-duplicated. */
   scopes: readonly string[];
+  /** Thumbprint of the DPoP key a DPoP-bound token is bound to: its entry is not a Bearer token's, nor another key's. */
+  dpopJkt?: string;
 }
 
 /** SHA-256 of the tuple: the key identifies the entry without revealing client or audience. */
 export function cacheKey(parts: CacheKeyParts): string {
   return createHash('sha256')
-    .update(JSON.stringify([parts.tokenEndpoint, parts.clientId, parts.audience, parts.scopes]))
+    .update(JSON.stringify([parts.tokenEndpoint, parts.clientId, parts.audience, parts.scopes, ...(parts.dpopJkt ? [parts.dpopJkt] : [])]))
     .digest('hex');
 }
 

@@ -1,4 +1,6 @@
+import { decodeJwt } from 'jose';
 import { ClientAssertionSigner } from './client-assertion.js';
+import type { DpopClientKey } from './dpop-client.js';
 import { readTextWithin } from '../limited-body.js';
 import { isSecureUrl } from '../secure-url.js';
 import {
@@ -15,6 +17,8 @@ export interface TokenRequest {
   /** `audience` (Auth0 dialect) or `resource` (RFC 8707, standard dialect). */
   audience: string;
   scopes?: string[];
+  /** Ask for a DPoP-bound token (RFC 9449 §5) bound to this key; `token_type` must come back `DPoP`. */
+  dpop?: DpopClientKey;
 }
 
 /** A successful token response (RFC 6749 §5.1), normalised. */
@@ -30,6 +34,9 @@ export type TokenEndpointResponseListener = (headers: Headers, status: number) =
 
 /** Token responses are a few KiB (a JWT and a handful of fields); counted while the body streams. */
 const MAX_RESPONSE_BYTES = 64 * 1024;
+
+/** `use_dpop_nonce` answers that brought a nonce not used yet: worth one retry. */
+const withNewNonce = new WeakSet<Error>();
 
 const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
@@ -86,7 +93,20 @@ export class TokenEndpointClient {
     // Configured endpoints are asserted at start-up; a resolved one gets the same rule before the
     // credentials are put on the wire.
     if (!isSecureUrl(endpoint)) throw new InsecureTokenEndpointError(endpoint);
+    try {
+      return await this.send(endpoint, request);
+    } catch (error) {
+      // RFC 9449 §8: the issuer wants a nonce in the proof; it came in DPoP-Nonce. One retry.
+      if (request.dpop && error instanceof TokenEndpointError && error.error === 'use_dpop_nonce' && withNewNonce.has(error)) {
+        return this.send(endpoint, request);
+      }
+      throw error;
+    }
+  }
+
+  private async send(endpoint: string, request: TokenRequest): Promise<TokenEndpointResponse> {
     const { headers, body } = await this.buildRequest(endpoint, request);
+    if (request.dpop) headers.dpop = await request.dpop.proof({ htm: 'POST', htu: endpoint });
     const signal = AbortSignal.timeout(this.timeoutMs);
     let response: Response;
     let text: string | undefined;
@@ -97,8 +117,17 @@ export class TokenEndpointClient {
       throw this.transportError(error);
     }
     this.onResponse(response.headers, response.status);
+    const newNonce = request.dpop?.rememberNonce(endpoint, response.headers.get('dpop-nonce')) ?? false;
     if (text === undefined) throw new TokenResponseTooLargeError(MAX_RESPONSE_BYTES);
-    return parseTokenResponse(response, text);
+    let parsed: TokenEndpointResponse;
+    try {
+      parsed = parseTokenResponse(response, text);
+    } catch (error) {
+      if (error instanceof TokenEndpointError && newNonce) withNewNonce.add(error);
+      throw error;
+    }
+    if (request.dpop) assertDpopBound(parsed, request.dpop);
+    return parsed;
   }
 
   private async buildRequest(endpoint: string, request: TokenRequest) {
@@ -150,6 +179,23 @@ export class TokenEndpointClient {
     const cause = (error as { cause?: { code?: string; message?: string } } | undefined)?.cause;
     return new TokenEndpointUnreachableError(cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : 'unknown error'));
   }
+}
+
+/**
+ * RFC 9449 §5: a DPoP token request is answered with `token_type` DPoP; a Bearer answer would be
+ * a token anyone could use, and a JWT bound to another key (`cnf.jkt`) one no proof of ours opens.
+ */
+function assertDpopBound(response: TokenEndpointResponse, key: DpopClientKey): void {
+  if (response.tokenType.toLowerCase() !== 'dpop') {
+    throw new InvalidTokenResponseError(`Token endpoint answered token_type ${response.tokenType} to a DPoP token request`);
+  }
+  let jkt: unknown;
+  try {
+    jkt = (decodeJwt(response.accessToken).cnf as { jkt?: unknown } | undefined)?.jkt;
+  } catch {
+    return; // an opaque token: the issuer's binding cannot be read here
+  }
+  if (jkt !== undefined && jkt !== key.jkt) throw new InvalidTokenResponseError('Token endpoint bound the token to another DPoP key (cnf.jkt)');
 }
 
 function formEncode(value: string): string {

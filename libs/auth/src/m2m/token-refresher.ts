@@ -8,6 +8,8 @@ export interface TokenTarget {
   audience: string;
   /** Sorted, de-duplicated. */
   scopes: string[];
+  /** A DPoP-bound token (RFC 9449) for this client's DPoP key. */
+  dpop?: boolean;
 }
 
 /** Renews `target`'s token; `current` is what the cache holds now, if anything. */
