@@ -63,7 +63,7 @@ const attr = (span: OtlpSpan, key: string) => {
   return v === undefined ? undefined : (v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : v.boolValue ?? v.doubleValue));
 };
 
-describe('OpenTelemetry traces of the built service, exported to a real OTLP/HTTP receiver', () => {
+describe.each(['express', 'fastify'])('OpenTelemetry traces of the built service on %s, exported to a real OTLP/HTTP receiver', (platform) => {
   let issuer: DevIssuer;
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
   let app: RunningApp | undefined;
@@ -76,6 +76,7 @@ describe('OpenTelemetry traces of the built service, exported to a real OTLP/HTT
     const secret = issuer.config.clients.find((c) => c.clientId === 'nest-m2m-service')!.clientSecret!;
     app = await spawnApp({
       PORT: String(port),
+      HTTP_PLATFORM: platform,
       NODE_ENV: 'production',
       LOG_LEVEL: 'warn',
       AUTH_ISSUER_URL: issuer.issuer,

@@ -5,14 +5,16 @@ import { TRACING } from './tracing.constants.js';
 import type { Tracing } from './otel.js';
 
 const tracer = trace.getTracer('nest-m2m');
+/** Where TracingModule's Fastify hook leaves the matched route pattern on the raw request. */
+export const FASTIFY_ROUTE = Symbol('nest_m2m:fastify_route');
 
-type Request = IncomingMessage & { route?: { path?: string }; baseUrl?: string; originalUrl?: string };
+type Request = IncomingMessage & { route?: { path?: string }; baseUrl?: string; originalUrl?: string; [FASTIFY_ROUTE]?: string };
 
 /**
  * The SERVER span of each request, child of the caller's W3C `traceparent` when it sends one, and
  * the active span while Nest handles the request (guards, the library's spans, sibling calls). Named
- * `<METHOD> <route pattern>` on Express (`DELETE /internal/documents/:id`); on Fastify middleware
- * runs before routing, so the name is the method and `url.path` tells the path. Nothing when tracing is off.
+ * `<METHOD> <route pattern>` (`DELETE /internal/documents/:id`; on Fastify the pattern comes from
+ * TracingModule's onRequest hook), the method alone for unmatched paths. Nothing when tracing is off.
  */
 @Injectable()
 export class ServerSpanMiddleware implements NestMiddleware {
@@ -43,9 +45,9 @@ export class ServerSpanMiddleware implements NestMiddleware {
     const end = () => {
       if (ended) return;
       ended = true;
-      const pattern = req.route?.path;
+      const pattern = req.route?.path ?? req[FASTIFY_ROUTE];
       if (pattern && !pattern.includes('*')) {
-        const route = `${req.baseUrl ?? ''}${pattern}`;
+        const route = req.route ? `${req.baseUrl ?? ''}${pattern}` : pattern;
         span.updateName(`${method} ${route}`);
         span.setAttribute('http.route', route);
       }
