@@ -37,6 +37,11 @@ export class AppModule {
           useFactory: (config: AppConfig) => ({
             issuer: config.issuer.issuer,
             audience: config.issuer.audience,
+            // @Audience('documents') / @Audience('audit') on the controllers; unset: any of AUTH0_AUDIENCE.
+            namedAudiences: {
+              documents: config.env.DOCUMENTS_API_AUDIENCE ?? config.issuer.audience,
+              audit: config.env.AUDIT_API_AUDIENCE ?? config.issuer.audience,
+            },
             jwksUri: config.issuer.jwksUri,
             algorithms: config.env.AUTH_ALGORITHMS,
             clockToleranceSeconds: config.env.AUTH_CLOCK_TOLERANCE_SECONDS,

@@ -5,6 +5,7 @@ import type { AppConfig } from './config/app-config.js';
 import { APP_CONFIG } from './config/config.constants.js';
 import { createNestApplication } from './http-platform.js';
 import { OpenApiService } from './openapi/openapi.service.js';
+import { attachManagementPort } from './management/management-port.js';
 import { applyServerLimits } from './server-limits.js';
 import { enableGracefulShutdown } from './shutdown/graceful-shutdown.js';
 
@@ -29,5 +30,7 @@ export async function createApp(
   const stopListening = enableGracefulShutdown(app, { timeoutMs: config.env.SHUTDOWN_TIMEOUT_MS });
   app.getHttpServer().once('close', stopListening);
   await app.get(OpenApiService).setup(app);
+  // MANAGEMENT_PORT: metrics, docs and readiness details on a listener of their own (listenManagement).
+  attachManagementPort(app, config.env);
   return app;
 }

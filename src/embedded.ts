@@ -32,6 +32,9 @@ export async function startEmbedded(env: Env): Promise<Embedded> {
       PORT: String(port),
       AUTH_ISSUER_URL: issuer.issuer,
       AUTH0_AUDIENCE: `${DOCUMENTS_API_AUDIENCE},${AUDIT_API_AUDIENCE}`,
+      // Each API of the sample accepts only tokens minted for it.
+      DOCUMENTS_API_AUDIENCE,
+      AUDIT_API_AUDIENCE,
       AUTH_TOKEN_DIALECT: 'auth0',
       AUTH_CLIENT_AUTH: 'client_secret_post',
       AUTH0_CLIENT_ID: SERVICE_CLIENT_ID,

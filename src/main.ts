@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { Logger } from '@nestjs/common';
 import { createApp } from './bootstrap.js';
 import { ConfigError, isEmbeddedMode, validateEnv } from './config/app-config.js';
+import { listenManagement } from './management/management-port.js';
 
 async function main(): Promise<void> {
   const logger = new Logger('Main');
@@ -15,7 +16,10 @@ async function main(): Promise<void> {
   const host = embedded ? '127.0.0.1' : env.HOST;
   const port = Number(embedded?.env.PORT ?? env.PORT);
   await app.listen(port, host);
-  logger.log(`nest-m2m listening on http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`);
+  const shownHost = host === '0.0.0.0' ? '127.0.0.1' : host;
+  logger.log(`nest-m2m listening on http://${shownHost}:${port}`);
+  const management = await listenManagement(app);
+  if (management) logger.log(`management (metrics, docs, readiness details) on http://${shownHost}:${management.port}`);
   if (embedded) {
     process.once('beforeExit', () => void embedded.issuer.close());
     // After the start-up log lines: pino writes them asynchronously (a worker thread with

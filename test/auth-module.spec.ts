@@ -120,7 +120,7 @@ describe('AuthModule used as a library with @UseGuards(AuthGuard("jwt"), ScopesG
   });
 
   it('bad_module_options_fail_at_boot_naming_the_option', async () => {
-    await expect(boot(issuer, { audience: [] })).rejects.toThrow("An 'audience' is required to validate the 'aud' claim");
+    await expect(boot(issuer, { audience: [] })).rejects.toThrow("An 'audience' (or 'namedAudiences') is required to validate the 'aud' claim");
     await expect(boot(issuer, { algorithms: ['HS256'] })).rejects.toThrow(/'algorithms' accepts only asymmetric/);
     await expect(boot(issuer, { issuer: 'not a url' })).rejects.toThrow("'issuer' must be an https:// URL (http:// only for loopback hosts: localhost, 127.0.0.0/8, [::1])");
   });

@@ -1,7 +1,7 @@
 /**
  * Key rotation and kid floods against the real AppModule. Each scenario has its own
  * TestIssuer and app so that key-source state never leaks from one to the next. The helper app runs
- * with AUTH_JWKS_COOLDOWN_MS=1000 and AUTH_JWKS_TIMEOUT_MS=500; waits below only step past that
+ * with AUTH_JWKS_COOLDOWN_MS=1000 (AUTH_JWKS_TIMEOUT_MS=500 where set); waits below only step past that
  * cooldown, no assertion depends on how long anything took.
  */
 import request from 'supertest';

@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { type INestApplication, RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
 import { DiscoveryService, Reflector } from '@nestjs/core';
@@ -127,12 +128,20 @@ describe('OpenAPI document at /docs-json', () => {
     expect(await tokenUrl(other)).toBe(configured);
     await other.close();
 
-    const dead = await new TestIssuer().start();
-    await dead.close(); // connection refused from now on
-    const started = Date.now();
-    const offline = await startApp(dead);
-    expect(Date.now() - started).toBeLessThan(3000);
-    expect(await tokenUrl(offline)).toBe(`${dead.url}/oauth/token`);
-    await offline.close();
+    // An issuer that accepts connections and never answers, with a 60 s discovery deadline: start-up
+    // completes while the discovery request is still pending (waiting for it would outlast the test).
+    const pending: Socket[] = [];
+    const blackHole = createServer().on('connection', (socket) => pending.push(socket));
+    await new Promise<void>((resolve) => blackHole.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(blackHole.address() as AddressInfo).port}`;
+    try {
+      const offline = await startApp({ issuer: url, audience: issuer.audience } as TestIssuer, { AUTH_JWKS_TIMEOUT_MS: '60000' });
+      expect(pending.filter((s) => !s.destroyed).length).toBeGreaterThan(0);
+      expect(await tokenUrl(offline)).toBe(`${url}/oauth/token`);
+      await offline.close();
+    } finally {
+      for (const socket of pending) socket.destroy();
+      blackHole.close();
+    }
   });
 });

@@ -124,11 +124,10 @@ describe('the production image, reproduced', () => {
   it('sigterm_exits_0_within_the_bound', async () => {
     app = await start({ AUTH_ISSUER_URL: issuer.issuer, AUTH0_AUDIENCE: issuer.audience, SHUTDOWN_TIMEOUT_MS: '5000' });
     await waitForHealth(app);
-    const signalled = Date.now();
     app.child.kill('SIGTERM');
     const { code, signal } = await app.exited;
+    // Past SHUTDOWN_TIMEOUT_MS the process exits 1: a 0 is the bound kept (no wall-clock assertion).
     expect({ code, signal }).toEqual({ code: 0, signal: null });
-    expect(Date.now() - signalled).toBeLessThan(5000);
   });
 
   it('development_mode_without_pino_pretty_still_starts_with_json_logs', async () => {

@@ -1,10 +1,11 @@
 import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
-import { Principal, Scopes, type AuthPrincipal } from '@nest-m2m/auth';
+import { Audience, Principal, Scopes, type AuthPrincipal } from '@nest-m2m/auth';
 import { AuditStore } from './audit.store.js';
 import { AuditEventBody } from './audit-event.body.js';
 
 /** The sample sibling service: other services report events here with their own M2M token. */
 @Controller('internal/audit-events')
+@Audience('audit') // AUDIT_API_AUDIENCE: a documents API token does not open the audit API
 export class AuditController {
   constructor(private readonly store: AuditStore) {}
 

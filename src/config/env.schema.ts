@@ -24,6 +24,8 @@ export const envSchema = z
   .object({
     NODE_ENV: z.preprocess(emptyToUndefined, z.enum(['development', 'production', 'test']).default('development')),
     PORT: int(3000, 0, 65535),
+    // A second listener for /metrics, /docs and readiness details (unset: all on PORT; 0: any free port).
+    MANAGEMENT_PORT: opt(z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(0).max(65535)),
     HOST: z.preprocess(emptyToUndefined, z.string().default('0.0.0.0')),
     HTTP_PLATFORM: z.preprocess(emptyToUndefined, z.enum(['express', 'fastify']).default('express')),
     LOG_LEVEL: z.preprocess(emptyToUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
@@ -39,6 +41,9 @@ export const envSchema = z
     AUTH0_DOMAIN: opt(z.string().regex(/^(?!https?:)[a-z0-9.-]+(:\d+)?$/i, 'must be a host name such as acme.us.auth0.com (no scheme, no path)')),
     AUTH_ISSUER_URL: opt(httpsUrl),
     AUTH0_AUDIENCE: opt(z.string()).transform((v) => list(v)),
+    // Per-API audiences (@Audience): each API of this service accepts only its own tokens. Unset: any of AUTH0_AUDIENCE.
+    DOCUMENTS_API_AUDIENCE: opt(z.string()).transform((v) => (v ? list(v) : undefined)),
+    AUDIT_API_AUDIENCE: opt(z.string()).transform((v) => (v ? list(v) : undefined)),
     AUTH_JWKS_URI: opt(httpsUrl),
     AUTH_TOKEN_URL: opt(httpsUrl),
     AUTH_ALGORITHMS: opt(z.string())
@@ -102,6 +107,9 @@ export function crossFieldProblems(raw: Record<string, unknown>): Array<[variabl
   if (present(raw.AUDIT_SERVICE_URL)) {
     if (!present(raw.AUDIT_SERVICE_AUDIENCE)) problems.push(['AUDIT_SERVICE_AUDIENCE', 'is required with AUDIT_SERVICE_URL']);
     if (!present(raw.AUTH0_CLIENT_ID)) problems.push(['AUTH0_CLIENT_ID', 'is required with AUDIT_SERVICE_URL (the service calls it with its own M2M token)']);
+  }
+  if (present(raw.MANAGEMENT_PORT) && String(raw.MANAGEMENT_PORT).trim() === String(raw.PORT ?? '3000').trim() && String(raw.MANAGEMENT_PORT).trim() !== '0') {
+    problems.push(['MANAGEMENT_PORT', 'must differ from PORT (unset it to serve everything on PORT)']);
   }
   // Cached tokens are bearer credentials: in plain text, whoever reads Redis can use them and whoever
   // writes it can make this service present a token of their choosing (AES-GCM bound to the key refuses both).

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, Headers, NotFoundException, Param, Put, Res, UnsupportedMediaTypeException } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { ApiBody, ApiParam, ApiResponse } from '@nestjs/swagger';
-import { Principal, Scopes, type AuthPrincipal } from '@nest-m2m/auth';
+import { Audience, Principal, Scopes, type AuthPrincipal } from '@nest-m2m/auth';
 import { DOCUMENT_ID_JSON_SCHEMA, DOCUMENT_INPUT_JSON_SCHEMA, DocumentInputBody } from './document-input.body.js';
 import { DocumentsService } from './documents.service.js';
 
@@ -13,8 +13,12 @@ const DOCUMENT_JSON_SCHEMA = {
 const ERROR_BODY = { $ref: '#/components/schemas/BearerError' };
 const JSON_ONLY = 'Content-Type must be application/json';
 
-/** The Auth0 guide's protected API. Guards are global (AuthModule `globalGuards`), so every route needs a token. */
+/**
+ * The Auth0 guide's protected API. Guards are global (AuthModule `globalGuards`), so every route needs
+ * a token, and one minted for this API (`DOCUMENTS_API_AUDIENCE`), not for the audit API beside it.
+ */
 @Controller('internal')
+@Audience('documents')
 export class DocumentsController {
   constructor(
     private readonly documents: DocumentsService,

@@ -1,6 +1,9 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Inject, Req, ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, type HealthIndicatorFunction } from '@nestjs/terminus';
 import { Public } from '@nest-m2m/auth';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.constants.js';
+import { isManagementRequest } from '../management/management-port.js';
 import { RedisHealthIndicator } from './redis.health.js';
 import { SigningKeysHealthIndicator } from './signing-keys.health.js';
 import { TokenEndpointHealthIndicator } from './token-endpoint.health.js';
@@ -13,6 +16,7 @@ export class HealthController {
     private readonly signingKeys: SigningKeysHealthIndicator,
     private readonly tokenEndpoint: TokenEndpointHealthIndicator,
     private readonly redis: RedisHealthIndicator,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /** Liveness: the process answers. No dependency checks: an issuer outage must not restart the fleet. */
@@ -22,13 +26,23 @@ export class HealthController {
     return this.health.check([]);
   }
 
-  /** Readiness: signing keys loaded; token endpoint and Redis reachable when they are used. */
+  /**
+   * Readiness: signing keys loaded; token endpoint and Redis reachable when they are used. With
+   * `MANAGEMENT_PORT` set, the details (internal URLs, error texts) are given on that port only; the
+   * API port answers the bare status, `200 {"status":"ok"}` or `503 {"status":"error"}`.
+   */
   @Get('ready')
   @HealthCheck()
-  ready() {
+  async ready(@Req() request: object) {
     const checks: HealthIndicatorFunction[] = [() => this.signingKeys.check()];
     if (this.tokenEndpoint.enabled) checks.push(() => this.tokenEndpoint.check());
     if (this.redis.enabled) checks.push(() => this.redis.check());
-    return this.health.check(checks);
+    if (this.config.env.MANAGEMENT_PORT === undefined || isManagementRequest(request)) return this.health.check(checks);
+    try {
+      return { status: (await this.health.check(checks)).status };
+    } catch (error) {
+      if (error instanceof ServiceUnavailableException) throw new ServiceUnavailableException({ status: 'error' });
+      throw error;
+    }
   }
 }

@@ -11,7 +11,8 @@ export async function startApp(issuer: TestIssuer, env: Record<string, string | 
       AUTH_ISSUER_URL: issuer.issuer,
       AUTH0_AUDIENCE: issuer.audience,
       AUTH_JWKS_COOLDOWN_MS: '1000',
-      AUTH_JWKS_TIMEOUT_MS: '500',
+      // Generous for a test issuer on loopback in a loaded CI: a spec about timeouts sets its own.
+      AUTH_JWKS_TIMEOUT_MS: '5000',
       LOG_LEVEL: 'silent',
       ...env,
     },

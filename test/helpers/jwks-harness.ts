@@ -1,7 +1,7 @@
 /**
  * Harness of the JWKS outage and rotation specs: each scenario boots its own TestIssuer and app, so
- * key-source state never leaks between scenarios. startApp runs with AUTH_JWKS_COOLDOWN_MS=1000 and
- * AUTH_JWKS_TIMEOUT_MS=500; waits only step past that cooldown.
+ * key-source state never leaks between scenarios. startApp runs with AUTH_JWKS_COOLDOWN_MS=1000 (and
+ * AUTH_JWKS_TIMEOUT_MS=500 where a spec needs a timeout); waits only step past that cooldown.
  */
 import { randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';

@@ -1,5 +1,5 @@
 import { Module, type Provider } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, DiscoveryModule } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import { AUTH_MODULE_OPTIONS, AUTH_OPTIONS_TYPE, AUTH_ASYNC_OPTIONS_TYPE, ConfigurableAuthModule } from './auth.module-definition.js';
 import type { AuthModuleOptions } from './auth.options.js';
@@ -10,6 +10,7 @@ import { JwtAuthGuard } from './jwt-auth.guard.js';
 import { DEFAULT_ALGORITHMS, JwtStrategy } from './jwt.strategy.js';
 import { KeySource } from './key-source.js';
 import { KeyWarmer } from './key-warmer.js';
+import { RouteAudiences } from './route-audiences.js';
 import { ScopesGuard } from './scopes.guard.js';
 import { VerifiedTokenCache } from './verified-token.cache.js';
 import { assertAuthOptions } from './auth.options.assert.js';
@@ -52,20 +53,21 @@ const coreProviders: Provider[] = [
       new VerifiedTokenCache({ maxEntries: o.verifiedTokenCacheSize, maxBytes: o.verifiedTokenCacheMaxBytes, clock: o.clock }),
   },
   KeyWarmer,
+  RouteAudiences,
   JwtStrategy,
   ScopesGuard,
   JwtAuthGuard,
   { provide: APP_FILTER, useClass: BearerErrorFilter },
 ];
 
-const exported = [AuthEvents, IssuerDiscovery, KeySource, VerifiedTokenCache, ScopesGuard, JwtAuthGuard, JwtStrategy];
+const exported = [AuthEvents, IssuerDiscovery, KeySource, VerifiedTokenCache, RouteAudiences, ScopesGuard, JwtAuthGuard, JwtStrategy];
 
 /**
  * Incoming M2M authentication: `AuthModule.forRoot({ issuer, audience })`, then
  * `@UseGuards(AuthGuard('jwt'), ScopesGuard)` and `@Scopes(...)` on routes — or `globalGuards: true`
  * to protect every route by default (`@Public()` opts out).
  */
-@Module({ imports: [PassportModule], providers: coreProviders, exports: exported })
+@Module({ imports: [PassportModule, DiscoveryModule], providers: coreProviders, exports: exported })
 export class AuthModule extends ConfigurableAuthModule {
   static forRoot(options: typeof AUTH_OPTIONS_TYPE) {
     return withGlobalGuards(super.forRoot(options), options.globalGuards);

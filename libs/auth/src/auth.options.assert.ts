@@ -10,8 +10,18 @@ export function assertAuthOptions(o: AuthModuleOptions): void {
   if (typeof o.issuer !== 'string' || !o.issuer) throw new TypeError("An 'issuer' is required to validate the 'iss' claim");
   assertHttpUrl(o.issuer, 'issuer');
   const audiences = Array.isArray(o.audience) ? o.audience : [o.audience];
-  if (audiences.length === 0 || audiences.some((a) => typeof a !== 'string' || !a)) {
-    throw new TypeError("An 'audience' is required to validate the 'aud' claim");
+  const named = o.namedAudiences && typeof o.namedAudiences === 'object' ? Object.keys(o.namedAudiences).length : 0;
+  if ((audiences.length === 0 && named === 0) || audiences.some((a) => typeof a !== 'string' || !a)) {
+    throw new TypeError("An 'audience' (or 'namedAudiences') is required to validate the 'aud' claim");
+  }
+  if (o.namedAudiences !== undefined) {
+    if (typeof o.namedAudiences !== 'object' || o.namedAudiences === null) throw new TypeError("'namedAudiences' must map names to audiences");
+    for (const [name, value] of Object.entries(o.namedAudiences)) {
+      const values = Array.isArray(value) ? value : [value];
+      if (values.length === 0 || values.some((a) => typeof a !== 'string' || !a)) {
+        throw new TypeError(`'namedAudiences.${name}' must be an audience or a non-empty list of audiences`);
+      }
+    }
   }
   if (o.jwksUri !== undefined) assertHttpUrl(o.jwksUri, 'jwksUri');
   const algorithms = o.algorithms ?? ['RS256'];

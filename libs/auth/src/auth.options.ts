@@ -6,6 +6,11 @@ export interface AuthModuleOptions {
   issuer: string;
   /** Accepted audiences: a token passes when one of its `aud` values equals one of these exactly. */
   audience: string | string[];
+  /**
+   * Audiences by name, for `@Audience('<name>')` on routes that accept only their own API's tokens
+   * (one service hosting several APIs). Each value is also accepted module-wide, like `audience`.
+   */
+  namedAudiences?: Record<string, string | string[]>;
   /** JWKS URL; found by discovery from the issuer (RFC 8414 / OpenID Connect Discovery) when absent. */
   jwksUri?: string;
   /** Accepted signing algorithms (asymmetric only). Default `['RS256']`. */

@@ -1,6 +1,7 @@
 export { AuthModule } from './auth.module.js';
 export type { AuthModuleOptions, AuthModuleExtras } from './auth.options.js';
-export { AUTH_STRATEGY_NAME, PUBLIC_METADATA, SCOPES_METADATA } from './auth.constants.js';
+export { AUDIENCE_METADATA, AUTH_STRATEGY_NAME, PUBLIC_METADATA, SCOPES_METADATA } from './auth.constants.js';
+export { Audience } from './audience.decorator.js';
 export type { Clock } from './clock.js';
 export { AuthEvents, type AuthEventListener } from './auth.events.js';
 export * from './bearer.errors.js';
@@ -14,6 +15,7 @@ export { KeyWarmer } from './key-warmer.js';
 export { Principal } from './principal.decorator.js';
 export type { AuthPrincipal, TokenClaims } from './principal.js';
 export { Public } from './public.decorator.js';
+export { RouteAudiences } from './route-audiences.js';
 export { routeRequirements, type RouteRequirements } from './route-requirements.js';
 export { Scopes } from './scopes.decorator.js';
 export { isSecureUrl, SECURE_URL_RULE } from './secure-url.js';

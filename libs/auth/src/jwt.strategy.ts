@@ -11,6 +11,7 @@ import { checkJws } from './jwt-header.js';
 import { toBearerError } from './jwt-errors.js';
 import { KeySource } from './key-source.js';
 import { type AuthPrincipal, type TokenClaims, toPrincipal } from './principal.js';
+import { acceptedAudiences } from './route-audiences.js';
 import { checkClaims } from './token-claims.js';
 import { VerifiedTokenCache } from './verified-token.cache.js';
 
@@ -72,7 +73,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, AUTH_STRATEGY_NAME) 
       jwtFromRequest: (req: unknown) => (req as AuthRequest)[STATE]?.token ?? null,
       secretOrKeyProvider: keyProvider,
       issuer: options.issuer,
-      audience: Array.isArray(options.audience) ? options.audience : [options.audience],
+      audience: acceptedAudiences(options),
       algorithms,
       passReqToCallback: true,
       jsonWebTokenOptions: { clockTolerance: options.clockToleranceSeconds ?? 5 },

@@ -1,12 +1,17 @@
 import type { Reflector } from '@nestjs/core';
-import { PUBLIC_METADATA, SCOPES_METADATA } from './auth.constants.js';
+import { AUDIENCE_METADATA, PUBLIC_METADATA, SCOPES_METADATA } from './auth.constants.js';
 
-/** What a route asks of its caller, as `@Public()` and `@Scopes()` on its class and method declare it. */
+/** What a route asks of its caller, as `@Public()`, `@Scopes()` and `@Audience()` on its class and method declare it. */
 export interface RouteRequirements {
   /** `@Public()` on the method or its class: no token needed. */
   readonly public: boolean;
   /** Every scope listed by `@Scopes()` on the class and on the method (all required); none on a public route. */
   readonly scopes: readonly string[];
+  /**
+   * `@Audience()` on the method, else on its class: names (or literal values) of the audiences the
+   * route accepts, resolved by the module's `namedAudiences`; none means every configured audience.
+   */
+  readonly audiences: readonly string[];
 }
 
 // Decorators are fixed once a class is defined, and the guards ask on every request: each route is
@@ -18,7 +23,8 @@ const byController = new WeakMap<object, WeakMap<object, RouteRequirements>>();
  * scopes?) and any documentation built from the routes (the service's OpenAPI document) all ask
  * here, so what is documented cannot drift from what is enforced. `@Public()` uses
  * getAllAndOverride (the method's word wins); `@Scopes()` uses getAllAndMerge (class and method
- * requirements both apply, DESIGN.md).
+ * requirements both apply, DESIGN.md); `@Audience()` uses getAllAndOverride (a method narrows or
+ * widens its class's choice).
  */
 export function routeRequirements(reflector: Reflector, handler: Function, controller: Function): RouteRequirements {
   let byHandler = byController.get(controller);
@@ -28,7 +34,8 @@ export function routeRequirements(reflector: Reflector, handler: Function, contr
     const targets = [handler, controller];
     const isPublic = reflector.getAllAndOverride<boolean>(PUBLIC_METADATA, targets) === true;
     const scopes = isPublic ? [] : [...new Set(reflector.getAllAndMerge<string[]>(SCOPES_METADATA, targets) ?? [])];
-    requirements = Object.freeze({ public: isPublic, scopes: Object.freeze(scopes) });
+    const audiences = isPublic ? [] : [...(reflector.getAllAndOverride<string[]>(AUDIENCE_METADATA, targets) ?? [])];
+    requirements = Object.freeze({ public: isPublic, scopes: Object.freeze(scopes), audiences: Object.freeze(audiences) });
     byHandler.set(handler, requirements);
   }
   return requirements;

@@ -13,9 +13,28 @@ import { LocalTokenSynchronizer, type TokenSynchronizer } from './token-synchron
 const RELEASE_AND_NOTIFY = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return redis.call('PUBLISH', ARGV[2], 'released')`;
 
+// Takes the lock for a lease; a lock found without any expiry (written by something else, or by a
+// bug) is given the lease, so that no lock can stall the fleet for ever.
+const ACQUIRE = `if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 1 end
+if redis.call('PTTL', KEYS[1]) == -1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0`;
+
+// The holder extends its own lease while it is alive and fetching; 0 once the lock is not its own.
+const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0`;
+
+/** Lease of a fleet lock: a holder that died frees its entry after at most this. */
+export const DEFAULT_LOCK_LEASE_MS = 3000;
+
 export interface RedisTokenSynchronizerOptions {
-  /** Lifetime of a lock: the holder's whole retry sequence. A holder that died frees its entry after it; nobody waits longer. */
-  lockTtlMs: number;
+  /** Longest a waiter waits for a live holder: the holder's whole retry sequence. Then it fetches itself. */
+  maxWaitMs: number;
+  /**
+   * Lifetime of a lock unless its holder renews it (every third of it, while fetching). A holder
+   * that crashed frees its entry after at most this, and waiters, which re-check at least every half
+   * lease, take over. Default 3000 (at most `maxWaitMs`).
+   */
+  leaseMs?: number;
   /** Time source of the freshness decisions. Default: the system clock. */
   clock?: Clock;
   /** How long a failed fetch answers the fleet's callers of its entry (longer with a `Retry-After`). Default 2000. */
@@ -26,8 +45,13 @@ export interface RedisTokenSynchronizerOptions {
  * One token request per cache entry for the whole fleet, by a lock in Redis (`SET NX PX`). The holder
  * re-reads the cache (another process may have just stored a token), fetches, stores, then releases
  * the lock and publishes on the entry's channel. A process that finds the lock taken serves its own
- * still-valid token if it has one; otherwise it waits for that message instead of polling, at most
- * the lock TTL (a holder that died), and then takes the lapsed lock or fetches anyway.
+ * still-valid token if it has one; otherwise it waits for that message instead of polling.
+ *
+ * Locks are leases: short (3 s), renewed by a live holder while its fetch runs, so a holder that
+ * crashed (or a lock left without expiry, which the first waiter gives one) stalls its entry for a
+ * lease at most — waiters re-check every half lease and take the lapsed lock — instead of for the
+ * holder's whole retry sequence. A live holder is waited for up to `maxWaitMs`; then the waiter
+ * fetches anyway.
  *
  * A failed fetch is shared too: the holder stores the error (its public fields) for the back-off
  * window before releasing, and every process reads it before taking the lock, so while the issuer
@@ -42,6 +66,7 @@ export class RedisTokenSynchronizer implements TokenSynchronizer {
   private readonly local = new LocalTokenSynchronizer();
   private readonly clock: Clock;
   private readonly notifications: RedisNotifications;
+  private readonly leaseMs: number;
 
   constructor(
     private readonly cache: RedisTokenCache,
@@ -49,6 +74,7 @@ export class RedisTokenSynchronizer implements TokenSynchronizer {
   ) {
     this.clock = options.clock ?? systemClock;
     this.notifications = new RedisNotifications(cache.connection.client);
+    this.leaseMs = Math.round(Math.max(30, Math.min(options.leaseMs ?? DEFAULT_LOCK_LEASE_MS, options.maxWaitMs)));
   }
 
   run(key: string, fetch: () => Promise<CachedToken>, current?: CachedToken): Promise<CachedToken> {
@@ -60,8 +86,8 @@ export class RedisTokenSynchronizer implements TokenSynchronizer {
   }
 
   private async acrossFleet(key: string, fetch: () => Promise<CachedToken>, current?: CachedToken): Promise<CachedToken> {
-    // Real time, not the clock: this bounds a wait on a Redis TTL.
-    const deadline = Date.now() + this.options.lockTtlMs;
+    // Real time, not the clock: this bounds a wait on a live holder.
+    const deadline = Date.now() + this.options.maxWaitMs;
     let subscription: Subscription | undefined;
     try {
       for (;;) {
@@ -84,7 +110,8 @@ export class RedisTokenSynchronizer implements TokenSynchronizer {
         }
         const remainingMs = deadline - Date.now();
         if (remainingMs <= 0) return await fetch();
-        await subscription.next(remainingMs);
+        // The holder's message, or a re-check within half a lease: a holder that died sends none.
+        await subscription.next(Math.min(remainingMs, this.leaseMs / 2));
       }
     } finally {
       await subscription?.close();
@@ -105,15 +132,25 @@ export class RedisTokenSynchronizer implements TokenSynchronizer {
     }
   }
 
-  /** The lock's release if this process may fetch now; undefined if another process holds it. */
+  /**
+   * The lock's release if this process may fetch now; undefined if another process holds it. While
+   * held, the lease is renewed every third of it, until release or until the lock is not ours.
+   */
   private async tryLock(key: string): Promise<(() => Promise<void>) | undefined> {
     const lockKey = `${this.cache.prefix}lock:${key}`;
     const owner = randomUUID();
     const { connection } = this.cache;
-    const acquired = await connection.command((r) => r.set(lockKey, owner, 'PX', this.options.lockTtlMs, 'NX'));
-    if (acquired === null) return undefined;
+    const acquired = await connection.command((r) => r.eval(ACQUIRE, 1, lockKey, owner, String(this.leaseMs)));
     if (acquired === FAILED) return async () => {}; // Redis unreachable: nothing to release, nobody to tell
+    if (acquired !== 1) return undefined;
+    const renewal = setInterval(() => {
+      void connection.command((r) => r.eval(RENEW, 1, lockKey, owner, String(this.leaseMs))).then((renewed) => {
+        if (renewed === 0) clearInterval(renewal);
+      });
+    }, this.leaseMs / 3);
+    renewal.unref();
     return async () => {
+      clearInterval(renewal);
       await connection.command((r) => r.eval(RELEASE_AND_NOTIFY, 1, lockKey, owner, this.channel(key)));
     };
   }

@@ -39,7 +39,7 @@ export const tokenCacheProvider: Provider = {
 /** One request per fleet when the cache is shared through Redis; per process with any other cache. */
 export function createTokenSynchronizer(cache: TokenCache, options: M2MModuleOptions): TokenSynchronizer {
   if (!(cache instanceof RedisTokenCache)) return new LocalTokenSynchronizer();
-  // Long enough for the holder's whole retry sequence; a crashed holder's lock then lapses.
-  const lockTtlMs = (options.requestTimeoutMs ?? 5000) * (options.maxAttempts ?? 3) + 2000;
-  return new RedisTokenSynchronizer(cache, { lockTtlMs, clock: options.clock, failureBackoffMs: options.failureBackoffMs });
+  // A live holder is waited for during its whole retry sequence; a crashed one's lease lapses in 3 s.
+  const maxWaitMs = (options.requestTimeoutMs ?? 5000) * (options.maxAttempts ?? 3) + 2000;
+  return new RedisTokenSynchronizer(cache, { maxWaitMs, clock: options.clock, failureBackoffMs: options.failureBackoffMs });
 }

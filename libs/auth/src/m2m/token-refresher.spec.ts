@@ -35,7 +35,7 @@ describe('TokenRefresher', () => {
     const due = token('due', 0);
     await cache.set(target.key, due);
     refresher.schedule(target, due.refreshAt);
-    await vi.waitFor(() => expect(renewals).toHaveLength(1));
+    await vi.waitFor(() => expect(renewals).toHaveLength(1), { timeout: 10_000 });
     expect(renewals[0]).toEqual({ target, current: due });
   });
 
@@ -44,12 +44,12 @@ describe('TokenRefresher', () => {
     await cache.set(target.key, renewedElsewhere);
     const reads = vi.spyOn(cache, 'get');
     refresher.schedule(target, clock.now());
-    await vi.waitFor(() => expect(reads).toHaveBeenCalled());
+    await vi.waitFor(() => expect(reads).toHaveBeenCalled(), { timeout: 10_000 });
     await sleep(10);
     expect(renewals).toHaveLength(0);
     // The refresher now follows that token's refresh point, which the clock passes here.
     clock.advance(30);
-    await vi.waitFor(() => expect(renewals).toHaveLength(1));
+    await vi.waitFor(() => expect(renewals).toHaveLength(1), { timeout: 10_000 });
     expect(renewals[0]!.current).toEqual(renewedElsewhere);
   });
 
