@@ -8,7 +8,7 @@
  *
  *   npm run fleet                              # 20 s steady, restarts, 10 s steady
  *   npm run fleet -- --steady 4s --tail 2s     # CI
- *   npm run fleet -- --no-prestop              # SIGTERM while still in rotation, to compare
+ *   npm run fleet -- --no-prestop              # SIGTERM while still in rotation for 1 s, to compare
  *
  * Prints requests sent and failed (a transport error, a 5xx, or any answer the operation does not
  * allow), the issuer's token requests for the whole fleet and JWKS fetches (the dev issuer's
@@ -49,7 +49,9 @@ const REPLICAS = Number(option('replicas', '3'));
 const WORKERS = Number(option('workers', '12'));
 const STEADY_MS = ms(option('steady', '20s'));
 const TAIL_MS = ms(option('tail', '10s'));
-const PRESTOP_MS = flag('no-prestop') ? 0 : ms(option('prestop', '1s'));
+const NO_PRESTOP = flag('no-prestop');
+const PRESTOP_MS = NO_PRESTOP ? 0 : ms(option('prestop', '1s'));
+const PROPAGATION_MS = ms(option('propagation', '1s'));
 const DELETE_SHARE = Number(option('delete-share', '0.25'));
 const MAX_REQUESTS = 2_000_000; // a bound on the loops whatever the durations
 const DEADLINE_MS = STEADY_MS + TAIL_MS + REPLICAS * 60_000 + 60_000;
@@ -135,6 +137,25 @@ function proxy(req: IncomingMessage, res: ServerResponse): void {
     else res.destroy();
   });
   req.pipe(out);
+}
+
+/**
+ * Kubernetes' order with a preStop pause: out of rotation, the pause, SIGTERM. With `--no-prestop`,
+ * what happens without one: SIGTERM at once while the balancer still sends traffic for as long as
+ * endpoint removal takes to reach it (`--propagation`, default 1 s).
+ */
+async function rotateOut(replica: Replica): Promise<number> {
+  if (NO_PRESTOP) {
+    replica.child.kill('SIGTERM');
+    const signalled = Date.now();
+    await sleep(PROPAGATION_MS);
+    inRotation.delete(replica);
+    return signalled;
+  }
+  inRotation.delete(replica);
+  await sleep(PRESTOP_MS);
+  replica.child.kill('SIGTERM');
+  return Date.now();
 }
 
 // --- load ------------------------------------------------------------------------------------------
@@ -251,10 +272,7 @@ async function main(): Promise<void> {
   const restarts: Array<{ replica: string; exitCode: number | null; drainMs: number; readyMs: number }> = [];
   for (let i = 0; i < replicas.length; i++) {
     const old = replicas[i]!;
-    inRotation.delete(old);
-    await sleep(PRESTOP_MS);
-    const signalled = Date.now();
-    old.child.kill('SIGTERM');
+    const signalled = await rotateOut(old);
     const exitCode = await old.exited;
     const drainMs = Date.now() - signalled;
     const fresh = startReplica(old.name, old.port, env);
@@ -316,7 +334,7 @@ async function main(): Promise<void> {
   writeFileSync(join(ROOT, '.tmp/fleet.json'), JSON.stringify(report, null, 2));
 
   const f1 = (n: number) => n.toFixed(1);
-  console.log(`fleet: ${REPLICAS} replicas behind a round-robin proxy, shared Redis, ${WORKERS} workers, preStop pause ${PRESTOP_MS} ms`);
+  console.log(`fleet: ${REPLICAS} replicas behind a round-robin proxy, shared Redis, ${WORKERS} workers, ${NO_PRESTOP ? `no preStop pause: SIGTERM, then out of rotation ${PROPAGATION_MS} ms later` : `preStop pause ${PRESTOP_MS} ms`}`);
   console.log(`  requests sent     ${report.requests.sent} (reads ${report.requests.reads}, PUT ${report.requests.puts}, DELETE ${report.requests.deletes}) in ${f1(elapsed / 1000)} s`);
   console.log(`  failed            ${failed.length}${failed.length ? ` ${JSON.stringify(report.failures)}` : ''}; proxy errors ${proxyErrors}; DELETEs answered by another replica (404, not counted) ${report.requests.moved}`);
   console.log(`  issuer at boot    ${afterBoot.tokenRequests} token requests, ${afterBoot.jwksFetches} JWKS fetches, ${afterBoot.discoveryFetches} discovery fetches (${REPLICAS} replicas)`);
