@@ -176,6 +176,15 @@ describe.each(['express', 'fastify'])('OpenTelemetry traces of the built service
     expect(span.parentSpanId).toBe(parentId);
   });
 
+  it('health_probes_and_metrics_scrapes_make_no_span', async () => {
+    for (const path of ['/health', '/health/ready', '/metrics']) expect((await fetch(`${app!.url}${path}`)).status).toBe(200);
+    // A traced request after them: once its span is in, theirs would have been too.
+    const marker = randomBytes(16).toString('hex');
+    await fetch(`${app!.url}/internal/documents/1`, { headers: { authorization: `Bearer ${token}`, traceparent: `00-${marker}-${randomBytes(8).toString('hex')}-01` } });
+    await poll((spans) => spans.find((s) => s.traceId === marker));
+    expect(receiver.spans.filter((s) => s.kind === SERVER && /health|metrics/.test(String(attr(s, 'url.path'))))).toEqual([]);
+  });
+
   it('the_jwks_fetch_is_a_client_span_with_its_url', async () => {
     const fetchSpan = await poll((spans) => spans.find((s) => s.name === 'auth.jwks.fetch'));
     expect(fetchSpan.kind).toBe(CLIENT);

@@ -7,6 +7,7 @@ import type { Tracing } from './otel.js';
 const tracer = trace.getTracer('nest-m2m');
 /** Where TracingModule's Fastify hook leaves the matched route pattern on the raw request. */
 export const FASTIFY_ROUTE = Symbol('nest_m2m:fastify_route');
+const UNTRACED = /^\/(?:health(?:\/ready)?|metrics)\/?$/;
 
 type Request = IncomingMessage & { route?: { path?: string }; baseUrl?: string; originalUrl?: string; [FASTIFY_ROUTE]?: string };
 
@@ -22,9 +23,11 @@ export class ServerSpanMiddleware implements NestMiddleware {
 
   use(req: Request, res: ServerResponse, next: () => void): void {
     if (!this.tracing) return next();
+    const path = (req.originalUrl ?? req.url ?? '/').split('?')[0];
+    // Probes and scrapes (every few seconds per replica) are not traced, as they are not logged.
+    if (UNTRACED.test(path)) return next();
     const parent = propagation.extract(ROOT_CONTEXT, req.headers);
     const method = req.method ?? 'GET';
-    const path = (req.originalUrl ?? req.url ?? '/').split('?')[0];
     const span = tracer.startSpan(
       method,
       {
