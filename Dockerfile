@@ -25,7 +25,10 @@ COPY libs/auth/package.json ./libs/auth/
 # the dev issuer (a devDependency, loaded only in embedded mode) is not installed at all.
 # --omit=optional too: typescript is an optional peer of @nestjs/swagger (for its CLI plugin), which
 # npm would otherwise keep although it is a devDependency here.
-RUN npm ci --omit=dev --omit=optional --workspace=@nest-m2m/auth --include-workspace-root --ignore-scripts --no-audit --no-fund && npm cache clean --force
+# Source maps and TypeScript sources/declarations in node_modules are never loaded at run time (Node
+# does not strip types under node_modules): ~32 MB of the ~70 MB, removed in the same layer.
+RUN npm ci --omit=dev --omit=optional --workspace=@nest-m2m/auth --include-workspace-root --ignore-scripts --no-audit --no-fund && npm cache clean --force \
+  && find node_modules -type f \( -name '*.map' -o -name '*.ts' -o -name '*.mts' -o -name '*.cts' \) -delete
 COPY --from=build /app/libs/auth/dist ./libs/auth/dist
 COPY --from=build /app/dist ./dist
 # The image's unprivileged `node` user (uid 1000); the app writes nothing to disk.

@@ -13,6 +13,7 @@ import { HealthModule } from './health/health.module.js';
 import { LoggingModule } from './logging/logging.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { OpenApiModule } from './openapi/openapi.module.js';
+import { TracingModule } from './tracing/tracing.module.js';
 
 export interface AppModuleOptions {
   /** Values that override process.env (tests, embedded mode). */
@@ -26,6 +27,8 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
+        // First: its middleware opens each request's span before the others run.
+        TracingModule.forRoot({ ...process.env, ...options.env }),
         AppConfigModule.forRoot(config, options),
         AuthModule.forRootAsync({
           inject: [APP_CONFIG],

@@ -1,12 +1,14 @@
 import { type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
+import { Observable } from 'rxjs';
 import { AUTH_STRATEGY_NAME } from './auth.constants.js';
 import { JwtStrategy } from './jwt.strategy.js';
 import type { AuthPrincipal } from './principal.js';
 import { routeRequirements } from './route-requirements.js';
 import { routeDpopMode } from './dpop/dpop.decorator.js';
 import { DPOP_ROUTE_MODE } from './dpop/dpop.verifier.js';
+import { SpanKind, withSpan } from './tracing.js';
 
 /**
  * `AuthGuard('jwt')` that lets `@Public()` routes through; installed globally by `globalGuards`.
@@ -26,13 +28,14 @@ export class JwtAuthGuard extends AuthGuard(AUTH_STRATEGY_NAME) {
     super();
   }
 
-  override canActivate(context: ExecutionContext) {
+  override canActivate(context: ExecutionContext): boolean | Promise<boolean> | Observable<boolean> {
     if (routeRequirements(this.reflector, context.getHandler(), context.getClass()).public) return true;
     const request = context.switchToHttp().getRequest<Record<string | symbol, unknown>>();
     const dpopMode = routeDpopMode(this.reflector, context.getHandler(), context.getClass());
     if (dpopMode !== undefined) request[DPOP_ROUTE_MODE] = dpopMode;
     const principal = this.strategy.cachedPrincipal(request);
-    if (principal === undefined) return super.canActivate(context);
+    // A cache miss: the full verification (key lookup, maybe a JWKS fetch, signature, claims) in a span.
+    if (principal === undefined) return withSpan('auth.token.verify', SpanKind.INTERNAL, {}, () => super.canActivate(context) as Promise<boolean>);
     // Where AuthGuard puts the user (PassportModule's `property`, default 'user').
     const property = (this as unknown as { options?: { property?: string } }).options?.property ?? 'user';
     if (principal instanceof Promise) {

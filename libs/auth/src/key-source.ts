@@ -5,6 +5,7 @@ import { InvalidTokenError, KeysUnavailableError } from './bearer.errors.js';
 import type { Clock } from './clock.js';
 import { fetchJson } from './http-fetch.js';
 import { importJwkSet, type SigningKey } from './jwk-set.js';
+import { markFailed, type Span, SpanKind, urlAttributes, withSpan } from './tracing.js';
 
 /** DESIGN.md: refetches for kids the JWKS does not hold run at most once per second, whatever the traffic. */
 const UNKNOWN_KID_REFETCH_INTERVAL_MS = 1000;
@@ -50,6 +51,7 @@ export class KeySource {
   private lastAttemptFailed = false;
   private pending?: Promise<boolean>;
   private client?: JwksClient;
+  private jwksUri?: string;
   private readonly removedListeners: Array<(kids: Array<string | undefined>) => void> = [];
   private readonly fetchListeners: Array<(outcome: JwksFetchOutcome) => void> = [];
 
@@ -180,12 +182,17 @@ export class KeySource {
     return this.pending;
   }
 
-  private async fetchKeys(): Promise<boolean> {
+  private fetchKeys(): Promise<boolean> {
+    return withSpan('auth.jwks.fetch', SpanKind.CLIENT, { 'http.request.method': 'GET' }, (span) => this.fetchKeysIn(span));
+  }
+
+  private async fetchKeysIn(span: Span): Promise<boolean> {
     const startedAt = this.now();
     this.attemptedAt = startedAt;
     try {
-      const client = await this.jwksClient();
+      const client = await this.jwksClient(span);
       const { keys, skipped } = importJwkSet(await client.getKeys(), this.options.algorithms);
+      span.setAttribute('nest_m2m.jwks.keys', keys.length);
       for (const reason of skipped) this.logger.debug(`JWKS member left out: ${reason}`);
       if (keys.length === 0) {
         throw new Error(`the JWKS holds no usable key for ${this.options.algorithms.join(', ')}${skipped.length ? ` (${skipped.join('; ')})` : ''}`);
@@ -196,6 +203,7 @@ export class KeySource {
       this.emitFetch('success');
       return true;
     } catch (err) {
+      markFailed(span, err);
       this.lastAttemptFailed = true;
       this.emitFetch('failure');
       if (this.ready) this.logger.warn(`JWKS fetch failed: ${(err as Error).message}`);
@@ -204,9 +212,14 @@ export class KeySource {
     }
   }
 
-  private async jwksClient(): Promise<JwksClient> {
-    if (this.client) return this.client;
+  private async jwksClient(span: Span): Promise<JwksClient> {
+    if (this.client) {
+      span.setAttributes(urlAttributes(this.jwksUri!));
+      return this.client;
+    }
     const jwksUri = await this.options.resolveJwksUri();
+    this.jwksUri = jwksUri;
+    span.setAttributes(urlAttributes(jwksUri));
     this.client = new JwksClient({
       jwksUri,
       cache: false, // this class caches the imported keys itself

@@ -2,6 +2,7 @@ import { Inject } from '@nestjs/common';
 import { HttpService } from '@nestjs/axios';
 import axios, { AxiosError, AxiosHeaders, type InternalAxiosRequestConfig } from 'axios';
 import { M2M_SIBLING_CLIENT_PREFIX } from './m2m.constants.js';
+import { traceSiblingCalls } from './sibling.tracing.js';
 import { SiblingOriginError, SiblingPathError } from './m2m.errors.js';
 import type { SiblingServiceOptions } from './m2m.options.js';
 import type { M2MTokenService } from './m2m-token.service.js';
@@ -56,6 +57,9 @@ export class SiblingClient extends HttpService {
     const base = new URL(sibling.baseUrl);
     this.origin = base.origin;
     this.basePath = base.pathname.endsWith('/') ? base.pathname : `${base.pathname}/`;
+    // First registered: axios runs this request interceptor after `authorize` (the span times the
+    // exchange, the token request is its sibling) and this response interceptor before the retry.
+    traceSiblingCalls(this.axiosRef, sibling.name);
     this.axiosRef.interceptors.request.use((config) => this.authorize(config as M2MRequestConfig));
     this.axiosRef.interceptors.response.use(undefined, (error: unknown) => this.retryOnInvalidToken(error));
   }

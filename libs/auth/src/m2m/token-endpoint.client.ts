@@ -3,6 +3,7 @@ import { ClientAssertionSigner } from './client-assertion.js';
 import type { DpopClientKey } from './dpop-client.js';
 import { readTextWithin } from '../limited-body.js';
 import { isSecureUrl } from '../secure-url.js';
+import { setActiveSpanAttributes, SpanKind, urlAttributes, withSpan } from '../tracing.js';
 import {
   InsecureTokenEndpointError,
   InvalidTokenResponseError,
@@ -88,8 +89,15 @@ export class TokenEndpointClient {
     return this.endpoint;
   }
 
-  async requestToken(request: TokenRequest): Promise<TokenEndpointResponse> {
+  /** One token request, in an `m2m.token.request` span (client id, audience, scopes, endpoint; never a credential). */
+  requestToken(request: TokenRequest): Promise<TokenEndpointResponse> {
+    const attributes = { 'http.request.method': 'POST', 'nest_m2m.client_id': this.options.clientId, 'nest_m2m.token.audience': request.audience, 'nest_m2m.token.scopes': (request.scopes ?? []).join(' ') };
+    return withSpan('m2m.token.request', SpanKind.CLIENT, attributes, () => this.sendTokenRequest(request));
+  }
+
+  private async sendTokenRequest(request: TokenRequest): Promise<TokenEndpointResponse> {
     const endpoint = await this.tokenEndpoint();
+    setActiveSpanAttributes(urlAttributes(endpoint));
     // Configured endpoints are asserted at start-up; a resolved one gets the same rule before the
     // credentials are put on the wire.
     if (!isSecureUrl(endpoint)) throw new InsecureTokenEndpointError(endpoint);
@@ -118,6 +126,7 @@ export class TokenEndpointClient {
     }
     this.onResponse(response.headers, response.status);
     const newNonce = request.dpop?.rememberNonce(endpoint, response.headers.get('dpop-nonce')) ?? false;
+    setActiveSpanAttributes({ 'http.response.status_code': response.status });
     if (text === undefined) throw new TokenResponseTooLargeError(MAX_RESPONSE_BYTES);
     let parsed: TokenEndpointResponse;
     try {
