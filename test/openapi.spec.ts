@@ -35,14 +35,14 @@ function routesOf(app: INestApplication): Route[] {
   return routes;
 }
 
-describe('OpenAPI document at /docs-json', () => {
+describe.each(['express', 'fastify'])('OpenAPI document at /docs-json on %s', (platform) => {
   let issuer: TestIssuer;
   let app: INestApplication;
   let doc: any;
 
   beforeAll(async () => {
     issuer = await new TestIssuer().start();
-    app = await startApp(issuer);
+    app = await startApp(issuer, { HTTP_PLATFORM: platform });
     const res = await fetch(`${await app.getUrl()}/docs-json`);
     expect(res.status).toBe(200);
     doc = await res.json();
@@ -121,7 +121,7 @@ describe('OpenAPI document at /docs-json', () => {
 
   it('AUTH_TOKEN_URL_wins_and_an_unreachable_issuer_does_not_hold_start_up', async () => {
     const configured = `http://127.0.0.1:${await freePort()}/custom/token`;
-    const other = await startApp(issuer, { AUTH_TOKEN_URL: configured });
+    const other = await startApp(issuer, { HTTP_PLATFORM: platform, AUTH_TOKEN_URL: configured });
     const tokenUrl = async (a: INestApplication) =>
       ((await (await fetch(`${await a.getUrl()}/docs-json`)).json()) as any).components.securitySchemes.oauth2.flows.clientCredentials.tokenUrl;
     expect(await tokenUrl(other)).toBe(configured);
@@ -130,7 +130,7 @@ describe('OpenAPI document at /docs-json', () => {
     const dead = await new TestIssuer().start();
     await dead.close(); // connection refused from now on
     const started = Date.now();
-    const offline = await startApp(dead);
+    const offline = await startApp(dead, { HTTP_PLATFORM: platform });
     expect(Date.now() - started).toBeLessThan(3000);
     expect(await tokenUrl(offline)).toBe(`${dead.url}/oauth/token`);
     await offline.close();
