@@ -25,7 +25,7 @@ export const envSchema = z
     NODE_ENV: z.preprocess(emptyToUndefined, z.enum(['development', 'production', 'test']).default('development')),
     PORT: int(3000, 0, 65535),
     HOST: z.preprocess(emptyToUndefined, z.string().default('0.0.0.0')),
-    HTTP_PLATFORM: z.preprocess(emptyToUndefined, z.enum(['express', 'fastify']).default('express')),
+    HTTP_PLATFORM: z.preprocess(emptyToUndefined, z.enum(['express', 'fastify']).default('fastify')),
     LOG_LEVEL: z.preprocess(emptyToUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
     SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 600_000),
     HEALTH_CHECK_TIMEOUT_MS: int(1000, 50, 60_000),
