@@ -21,7 +21,7 @@
  */
 import 'reflect-metadata';
 import { type ChildProcess, fork, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -79,7 +79,8 @@ const CHECK_APPS = ['bare-fastify', 'service-fastify', 'bare-express', 'service-
 const wanted = option('apps', (CHECK ? CHECK_APPS : ALL_APPS.map((a) => a.name)).join(',')).split(',');
 const APPS = ALL_APPS.filter((a) => wanted.includes(a.name));
 
-const OUT_DIR = join(root, '.tmp', 'instr');
+/** callgrind's files of this run (one directory per run, so that two runs never mix their dumps). */
+const OUT_DIR = join(root, '.tmp', 'instr', String(process.pid));
 
 interface Server {
   pid: number;
@@ -111,7 +112,8 @@ async function startServer(spec: AppSpec, env: NodeJS.ProcessEnv): Promise<Serve
   const child = fork(join(here, 'server.js'), ['--app', spec.app, '--platform', spec.platform], {
     execPath: 'valgrind',
     execArgv: valgrind,
-    env: { ...env, ...spec.env },
+    // Valgrind slows the server ~50x: generous HTTP timeouts, or idle keep-alive sockets are reset.
+    env: { ...env, HTTP_HEADERS_TIMEOUT_MS: '600000', HTTP_REQUEST_TIMEOUT_MS: '600000', HTTP_KEEP_ALIVE_TIMEOUT_MS: '600000', ...spec.env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   let stderr = '';
@@ -261,7 +263,6 @@ async function main(): Promise<void> {
   Logger.overrideLogger(['error']);
   if (spawnSync('valgrind', ['--version']).status !== 0) throw new Error('valgrind is not installed (apt-get install valgrind)');
   const started = Date.now();
-  rmSync(OUT_DIR, { recursive: true, force: true });
   mkdirSync(OUT_DIR, { recursive: true });
   const issuer = await startDevIssuer();
   const token = await issuer.controls.issueToken({ clientId: 'documents-caller', audience: DOCUMENTS_API_AUDIENCE });
@@ -301,7 +302,7 @@ async function main(): Promise<void> {
   }
   const seconds = (Date.now() - started) / 1000;
   console.log(`\n${seconds.toFixed(0)} s in all`);
-  writeFileSync(join(root, '.tmp', 'bench-instr.json'), JSON.stringify({ node: process.version, requests: REQUESTS, warmup: WARMUP, concurrency: CONCURRENCY, rows, seconds }, null, 2));
+  writeFileSync(join(root, '.tmp', `bench-instr-${process.pid}.json`), JSON.stringify({ node: process.version, requests: REQUESTS, warmup: WARMUP, concurrency: CONCURRENCY, rows, seconds }, null, 2));
   if (CHECK && failed > 0) {
     console.error(`${failed} instruction-count ratio(s) above their bound (bench/instr-bounds.json): a per-request cost regressed`);
     process.exitCode = 1;

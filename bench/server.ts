@@ -46,6 +46,10 @@ async function create(app: string, platform: string): Promise<INestApplication> 
           AUTH_JWKS_COOLDOWN_MS: process.env.AUTH_JWKS_COOLDOWN_MS,
           AUTH_JWKS_TIMEOUT_MS: process.env.AUTH_JWKS_TIMEOUT_MS,
           VERIFIED_TOKEN_CACHE_SIZE: process.env.VERIFIED_TOKEN_CACHE_SIZE,
+          // instr.bench.ts: under valgrind a request can take seconds; the production timeouts would cut connections.
+          HTTP_HEADERS_TIMEOUT_MS: process.env.HTTP_HEADERS_TIMEOUT_MS,
+          HTTP_REQUEST_TIMEOUT_MS: process.env.HTTP_REQUEST_TIMEOUT_MS,
+          HTTP_KEEP_ALIVE_TIMEOUT_MS: process.env.HTTP_KEEP_ALIVE_TIMEOUT_MS,
         },
       },
       ['error'],
