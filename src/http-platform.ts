@@ -15,8 +15,8 @@ export { BODY_LIMIT_BYTES } from './json-body.interceptor.js';
 const NOSNIFF = ['X-Content-Type-Options', 'nosniff'] as const;
 
 /**
- * Nest on Fastify (the default: the same service costs ~4x fewer instructions per request than on
- * Express, bench/README.md) or on Express (`HTTP_PLATFORM=express`), loaded only when chosen.
+ * Nest on Fastify (the default: the same service costs less than half the instructions per request
+ * it costs on Express, bench/README.md) or on Express (`HTTP_PLATFORM=express`), loaded only when chosen.
  */
 export async function createNestApplication(module: object, platform: string | undefined, options: NestApplicationOptions): Promise<INestApplication> {
   const app = await createOnPlatform(module, platform, { ...options, bodyParser: false });
