@@ -3,6 +3,7 @@
  *   --app ours      the real AuthModule with the product's global guards + a two-route controller
  *   --app textbook  the tutorial passport-jwt + jwks-rsa app (bench/textbook/)
  *   --app real      the whole service (createApp, as main.ts runs it; request logs at LOG_LEVEL=info)
+ *   --app bare      a bare Nest app (one controller, nothing else): the floor of a Nest request
  * and --platform express|fastify. Issuer, audience and JWKS URL come from BENCH_* variables; the
  * port goes back over IPC. Listens on 127.0.0.1 only.
  */
@@ -11,6 +12,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { createNestApplication } from '../src/http-platform.js';
+import { BareModule } from './apps/bare.module.js';
 import { BenchModule } from './apps/bench.module.js';
 import { TextbookModule } from './textbook/textbook.module.js';
 
@@ -24,6 +26,11 @@ async function create(app: string, platform: string): Promise<INestApplication> 
   const audience = process.env.BENCH_AUDIENCE!;
   const jwksUri = process.env.BENCH_JWKS_URI!;
   if (app === 'ours') return createNestApplication(BenchModule.forRoot({ issuer, audience, jwksUri }), platform, { logger: ['error'] });
+  if (app === 'bare') {
+    if (platform !== 'fastify') return NestFactory.create(BareModule, { logger: ['error'] });
+    const { FastifyAdapter } = await import('@nestjs/platform-fastify');
+    return NestFactory.create(BareModule, new FastifyAdapter(), { logger: ['error'] });
+  }
   if (app === 'textbook') return NestFactory.create(TextbookModule, { logger: ['error'] });
   if (app === 'real') {
     const { createApp } = await import('../src/bootstrap.js');
@@ -39,6 +46,10 @@ async function create(app: string, platform: string): Promise<INestApplication> 
           AUTH_JWKS_COOLDOWN_MS: process.env.AUTH_JWKS_COOLDOWN_MS,
           AUTH_JWKS_TIMEOUT_MS: process.env.AUTH_JWKS_TIMEOUT_MS,
           VERIFIED_TOKEN_CACHE_SIZE: process.env.VERIFIED_TOKEN_CACHE_SIZE,
+          // instr.bench.ts: under valgrind a request can take seconds; the production timeouts would cut connections.
+          HTTP_HEADERS_TIMEOUT_MS: process.env.HTTP_HEADERS_TIMEOUT_MS,
+          HTTP_REQUEST_TIMEOUT_MS: process.env.HTTP_REQUEST_TIMEOUT_MS,
+          HTTP_KEEP_ALIVE_TIMEOUT_MS: process.env.HTTP_KEEP_ALIVE_TIMEOUT_MS,
         },
       },
       ['error'],
@@ -59,6 +70,13 @@ process.on('message', (m: unknown) => {
     const u = process.cpuUsage();
     process.send!({ cpuMicros: u.user + u.system });
   }
+  // A full collection on request (instr.bench.ts, with --expose-gc), and a reply that also serves as
+  // a wake-up: callgrind takes a callgrind_control command only when the process runs.
+  if (m === 'gc') {
+    (globalThis as { gc?: () => void }).gc?.();
+    process.send!({ gcDone: true });
+  }
+  if (m === 'ping') process.send!({ pong: true });
   // Memory and event-loop delay since the last 'stats' (the soak's windows), in ms.
   if (m === 'stats') {
     const ms = (ns: number) => ns / 1e6;

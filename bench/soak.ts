@@ -91,7 +91,7 @@ interface Stats {
 function startService(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; port: number; stats: () => Promise<Stats> }> {
   const execPath = hasTaskset ? 'taskset' : process.execPath;
   const execArgv = hasTaskset ? ['-c', '0', process.execPath] : [];
-  const child = fork(join(here, 'server.js'), ['--app', 'real', '--platform', process.env.HTTP_PLATFORM ?? 'express'], {
+  const child = fork(join(here, 'server.js'), ['--app', 'real', '--platform', process.env.HTTP_PLATFORM ?? 'fastify'], {
     execPath,
     execArgv,
     env,
@@ -262,7 +262,7 @@ async function main(): Promise<number> {
 
   const log = (m: string) => process.stdout.write(`[${((now() - started) / 1000).toFixed(1).padStart(6)} s] ${m}\n`);
   log(
-    `soak: ${DURATION_S} s after ${WARMUP_S} s warm-up, ${CONCURRENCY} concurrent requests, cache bound ${CACHE_SIZE}, platform ${process.env.HTTP_PLATFORM ?? 'express'}, taskset ${hasTaskset ? 'yes' : 'no'}`,
+    `soak: ${DURATION_S} s after ${WARMUP_S} s warm-up, ${CONCURRENCY} concurrent requests, cache bound ${CACHE_SIZE}, platform ${process.env.HTTP_PLATFORM ?? 'fastify'}, taskset ${hasTaskset ? 'yes' : 'no'}`,
   );
 
   // Events and memory/event-loop sampling, once a second.

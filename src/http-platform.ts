@@ -15,9 +15,8 @@ export { BODY_LIMIT_BYTES } from './json-body.interceptor.js';
 const NOSNIFF = ['X-Content-Type-Options', 'nosniff'] as const;
 
 /**
- * Nest on Express (the default) or on Fastify (`HTTP_PLATFORM=fastify`), whose leaner request path
- * roughly doubles what one core serves (figures in bench/README.md). Fastify is loaded only when
- * chosen.
+ * Nest on Fastify (the default: the same service costs less than half the instructions per request
+ * it costs on Express, bench/README.md) or on Express (`HTTP_PLATFORM=express`), loaded only when chosen.
  */
 export async function createNestApplication(module: object, platform: string | undefined, options: NestApplicationOptions): Promise<INestApplication> {
   const app = await createOnPlatform(module, platform, { ...options, bodyParser: false });
@@ -28,7 +27,7 @@ export async function createNestApplication(module: object, platform: string | u
 }
 
 async function createOnPlatform(module: object, platform: string | undefined, options: NestApplicationOptions): Promise<INestApplication> {
-  if (platform !== 'fastify') {
+  if (platform === 'express') {
     const { ExpressAdapter } = await import('@nestjs/platform-express');
     const adapter = new (class extends ExpressAdapter {
       override mapException(error: unknown): unknown {

@@ -4,13 +4,14 @@ import { type RunningApp, spawnApp, stopApp, waitForHealth } from './helpers/bui
 import { TestIssuer } from '../libs/auth/test/test-issuer.js';
 
 /** The built service as its own process: what a container orchestrator stops with SIGTERM. */
-describe('graceful shutdown of the built service', () => {
+describe.each(['express', 'fastify'])('graceful shutdown of the built service on %s', (platform) => {
   let issuer: TestIssuer;
   let app: RunningApp | undefined;
 
   const start = async (env: Record<string, string> = {}) => {
     app = await spawnApp({
       NODE_ENV: 'production',
+      HTTP_PLATFORM: platform,
       LOG_LEVEL: 'info',
       AUTH_ISSUER_URL: issuer.issuer,
       AUTH0_AUDIENCE: issuer.audience,

@@ -36,14 +36,14 @@ function routesOf(app: INestApplication): Route[] {
   return routes;
 }
 
-describe('OpenAPI document at /docs-json', () => {
+describe.each(['express', 'fastify'])('OpenAPI document at /docs-json on %s', (platform) => {
   let issuer: TestIssuer;
   let app: INestApplication;
   let doc: any;
 
   beforeAll(async () => {
     issuer = await new TestIssuer().start();
-    app = await startApp(issuer);
+    app = await startApp(issuer, { HTTP_PLATFORM: platform });
     const res = await fetch(`${await app.getUrl()}/docs-json`);
     expect(res.status).toBe(200);
     doc = await res.json();
@@ -122,7 +122,7 @@ describe('OpenAPI document at /docs-json', () => {
 
   it('AUTH_TOKEN_URL_wins_and_an_unreachable_issuer_does_not_hold_start_up', async () => {
     const configured = `http://127.0.0.1:${await freePort()}/custom/token`;
-    const other = await startApp(issuer, { AUTH_TOKEN_URL: configured });
+    const other = await startApp(issuer, { HTTP_PLATFORM: platform, AUTH_TOKEN_URL: configured });
     const tokenUrl = async (a: INestApplication) =>
       ((await (await fetch(`${await a.getUrl()}/docs-json`)).json()) as any).components.securitySchemes.oauth2.flows.clientCredentials.tokenUrl;
     expect(await tokenUrl(other)).toBe(configured);
@@ -135,7 +135,7 @@ describe('OpenAPI document at /docs-json', () => {
     await new Promise<void>((resolve) => blackHole.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(blackHole.address() as AddressInfo).port}`;
     try {
-      const offline = await startApp({ issuer: url, audience: issuer.audience } as TestIssuer, { AUTH_JWKS_TIMEOUT_MS: '60000' });
+      const offline = await startApp({ issuer: url, audience: issuer.audience } as TestIssuer, { AUTH_JWKS_TIMEOUT_MS: '60000', HTTP_PLATFORM: platform });
       expect(pending.filter((s) => !s.destroyed).length).toBeGreaterThan(0);
       expect(await tokenUrl(offline)).toBe(`${url}/oauth/token`);
       await offline.close();

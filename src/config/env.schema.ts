@@ -27,7 +27,7 @@ export const envSchema = z
     // A second listener for /metrics, /docs and readiness details (unset: all on PORT; 0: any free port).
     MANAGEMENT_PORT: opt(z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(0).max(65535)),
     HOST: z.preprocess(emptyToUndefined, z.string().default('0.0.0.0')),
-    HTTP_PLATFORM: z.preprocess(emptyToUndefined, z.enum(['express', 'fastify']).default('express')),
+    HTTP_PLATFORM: z.preprocess(emptyToUndefined, z.enum(['express', 'fastify']).default('fastify')),
     LOG_LEVEL: z.preprocess(emptyToUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
     SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 600_000),
     HEALTH_CHECK_TIMEOUT_MS: int(1000, 50, 60_000),

@@ -19,11 +19,14 @@ export class HealthController {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  /** Liveness: the process answers. No dependency checks: an issuer outage must not restart the fleet. */
+  /**
+   * Liveness: the process answers. No dependency checks: an issuer outage must not restart the fleet.
+   * Terminus' answer to an empty check list, without running its executor on every probe.
+   */
   @Get()
   @HealthCheck()
   live() {
-    return this.health.check([]);
+    return { status: 'ok', info: {}, error: {}, details: {} };
   }
 
   /**

@@ -13,18 +13,10 @@ const isFastify = (host: HttpAdapterHost) => host.httpAdapter?.getType() === 'fa
  */
 @Injectable()
 export class HttpMetricsMiddleware implements NestMiddleware {
-  private readonly fastify: boolean;
+  constructor(@Inject(METRICS) private readonly metrics: Metrics) {}
 
-  constructor(
-    @Inject(METRICS) private readonly metrics: Metrics,
-    adapterHost: HttpAdapterHost,
-  ) {
-    this.fastify = isFastify(adapterHost);
-  }
-
+  /** Express only (MetricsModule): on Fastify, middleware sees the raw request without its route; FastifyHttpMetrics times it. */
   use(req: Request, res: Response, next: NextFunction): void {
-    // On Fastify, middleware sees the raw request, without the matched route: FastifyHttpMetrics times it.
-    if (this.fastify) return next();
     const end = this.metrics.httpRequestDuration.startTimer();
     res.once('finish', () => {
       const pattern = req.route?.path as string | undefined;
