@@ -6,7 +6,7 @@
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { challenge, startApp } from './helpers/app.js';
+import { startApp } from './helpers/app.js';
 import { insufficientScope, invalidRequest, invalidToken, type Outcome } from './helpers/outcomes.js';
 import { generateTestKey, TestIssuer, type TestKey } from '../libs/auth/test/test-issuer.js';
 

@@ -47,7 +47,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, AUTH_STRATEGY_NAME) 
       try {
         jws = checkJws(rawJwt as string, algorithms, strict);
       } catch (err) {
-        return done(err as Error);
+        done(err as Error); return;
       }
       const { header, payload } = jws;
       // Unverified here: it only decides whether the JWKS may be older than the token.
@@ -65,7 +65,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, AUTH_STRATEGY_NAME) 
             done(err as Error);
           }
         },
-        (err: Error) => done(err),
+        (err: unknown) => done(err as Error),
       );
     };
     super({
@@ -75,6 +75,9 @@ export class JwtStrategy extends PassportStrategy(Strategy, AUTH_STRATEGY_NAME) 
       audience: Array.isArray(options.audience) ? options.audience : [options.audience],
       algorithms,
       passReqToCallback: true,
+      // @types/passport-jwt marks this deprecated for audience/issuer/algorithms, but passport-jwt has no
+      // other way to pass jsonwebtoken's clockTolerance.
+      // eslint-disable-next-line @typescript-eslint/no-deprecated -- see above
       jsonWebTokenOptions: { clockTolerance: options.clockToleranceSeconds ?? 5 },
     } as StrategyOptionsWithRequest);
     this.maxTokenLength = options.maxTokenLength ?? 8192;
@@ -106,9 +109,9 @@ export class JwtStrategy extends PassportStrategy(Strategy, AUTH_STRATEGY_NAME) 
       try {
         cached = this.cachedPrincipal(req);
       } catch (err) {
-        return this.error(err as Error);
+        this.error(err as Error); return;
       }
-      if (cached) return this.success(cached);
+      if (cached) { this.success(cached); return; }
     }
     // passport-jwt reports verification failures through fail(); route them through error() as
     // typed BearerErrors so that a plain AuthGuard('jwt') rethrows them intact.

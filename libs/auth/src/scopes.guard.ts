@@ -17,7 +17,7 @@ export class ScopesGuard implements CanActivate {
     const required = routeRequirements(this.reflector, context.getHandler(), context.getClass()).scopes;
     if (required.length === 0) return true;
 
-    const principal = context.switchToHttp().getRequest().user as AuthPrincipal | undefined;
+    const principal = context.switchToHttp().getRequest<{ user?: AuthPrincipal }>().user;
     if (!principal) throw new MissingTokenError();
     const granted = principal.scopes instanceof Set ? principal.scopes : scopesOf((principal.claims ?? {}) as Record<string, unknown>);
     for (const scope of required) if (!granted.has(scope)) throw new InsufficientScopeError(required);

@@ -166,20 +166,20 @@ export class TestIssuer {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '').split('?')[0];
     if (path === '/.well-known/openid-configuration' || path === '/.well-known/oauth-authorization-server') {
-      return json(res, 200, { issuer: this.issuer, jwks_uri: this.jwksUri, token_endpoint: `${this.url}/oauth/token`, ...this.discovery });
+      json(res, 200, { issuer: this.issuer, jwks_uri: this.jwksUri, token_endpoint: `${this.url}/oauth/token`, ...this.discovery }); return;
     }
     if (path === '/.well-known/jwks.json') {
       this.jwksFetches++;
       const b = this.behaviour;
       if (b.kind === 'hang') return; // never answers; the socket is destroyed on close()
       if (b.kind === 'delay') return void setTimeout(() => json(res, 200, this.jwks()), b.ms); // a slow but good answer
-      if (b.kind === 'status') return json(res, b.status, { error: 'injected' });
-      if (b.kind === 'json') return json(res, 200, b.body);
+      if (b.kind === 'status') { json(res, b.status, { error: 'injected' }); return; }
+      if (b.kind === 'json') { json(res, 200, b.body); return; }
       if (b.kind === 'garbage') {
         res.writeHead(200, { 'content-type': 'application/json' });
         return void res.end('{not json');
       }
-      return json(res, 200, this.jwks());
+      json(res, 200, this.jwks()); return;
     }
     json(res, 404, { error: 'not_found' });
   }

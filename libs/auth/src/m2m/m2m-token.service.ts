@@ -51,7 +51,12 @@ export class M2MTokenService implements OnModuleDestroy {
     assertM2MOptions(options);
     this.clock = options.clock ?? systemClock;
     this.client = new TokenEndpointClient(options, (headers) => this.observeQuota(headers));
-    this.ready = cache ? Promise.resolve(this.use(cache)) : createTokenCache(options).then((c) => this.use(c));
+    if (cache) {
+      this.use(cache);
+      this.ready = Promise.resolve();
+    } else {
+      this.ready = createTokenCache(options).then((c) => this.use(c));
+    }
     // Surfaced by the first call instead (an unhandled rejection would end the process).
     this.ready.catch(() => {});
   }
