@@ -15,6 +15,8 @@ export type JwksBehaviour =
   | { kind: 'hang' }
   | { kind: 'garbage' }
   | { kind: 'delay'; ms: number }
+  /** A good answer once `open` settles: the test decides when, instead of guessing a delay. */
+  | { kind: 'gate'; open: Promise<void> }
   /** Serves this document as the JWKS (hand-made members: `use: enc`, no `alg`, duplicate kids…). */
   | { kind: 'json'; body: unknown };
 
@@ -173,6 +175,7 @@ export class TestIssuer {
       const b = this.behaviour;
       if (b.kind === 'hang') return; // never answers; the socket is destroyed on close()
       if (b.kind === 'delay') return void setTimeout(() => json(res, 200, this.jwks()), b.ms); // a slow but good answer
+      if (b.kind === 'gate') return void b.open.then(() => json(res, 200, this.jwks()));
       if (b.kind === 'status') { json(res, b.status, { error: 'injected' }); return; }
       if (b.kind === 'json') { json(res, 200, b.body); return; }
       if (b.kind === 'garbage') {
