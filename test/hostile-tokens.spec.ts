@@ -340,7 +340,8 @@ describe('hostile tokens against the real AppModule', () => {
 
   beforeAll(async () => {
     issuer = await new TestIssuer().start();
-    ctx.attackerHost = await new TestIssuer().start();
+    // Its own keys: nothing it publishes may match the real issuer's.
+    ctx.attackerHost = await new TestIssuer({ freshKeys: true }).start();
     ctx.attacker = generateTestKey('attacker-rsa-key-not-published');
     ctx.attackerEc = generateTestKey('attacker-ec-key-not-published', 'ES256');
     app = await startApp(issuer);

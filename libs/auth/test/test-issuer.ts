@@ -25,6 +25,19 @@ export function generateTestKey(kid: string = randomUUID(), alg: TestKey['alg'] 
   return { kid, privateKey, publicKey, alg };
 }
 
+/**
+ * RSA key material generated once per spec file (Vitest runs each file in its own process) and lent
+ * to every TestIssuer of the file: RSA-2048 generation costs tens of milliseconds, per issuer and per
+ * rotation. Within one issuer every key is distinct (rotation takes the next one); issuers of the same
+ * file share material under their own kids, so a test that needs a key no other issuer has asks for
+ * `freshKeys` (or uses generateTestKey()).
+ */
+const keyPool: TestKey[] = [];
+function pooledKey(index: number, kid: string): TestKey {
+  while (keyPool.length <= index) keyPool.push(generateTestKey());
+  return { ...keyPool[index], kid };
+}
+
 /** Algorithms `signatureOf` can produce. */
 const SIGNING_ALGS = /^(RS(256|384|512)|PS256|ES256)$/;
 
@@ -44,8 +57,15 @@ export class TestIssuer {
   private readonly sockets = new Set<Socket>();
   url = '';
 
-  constructor(readonly options: { trailingSlash?: boolean; audience?: string } = {}) {
-    this.keys.push(generateTestKey('key-1'));
+  /** Keys taken from the file's pool so far (rotation takes the next). */
+  private keysUsed = 0;
+
+  constructor(readonly options: { trailingSlash?: boolean; audience?: string; freshKeys?: boolean } = {}) {
+    this.keys.push(this.nextKey('key-1'));
+  }
+
+  private nextKey(kid: string): TestKey {
+    return this.options.freshKeys ? generateTestKey(kid) : pooledKey(this.keysUsed++, kid);
   }
 
   get issuer(): string {
@@ -78,7 +98,7 @@ export class TestIssuer {
 
   /** New signing key first; the old ones stay published unless dropped. */
   rotate(options: { keepOld: boolean }): TestKey {
-    const key = generateTestKey(`key-${this.keys.length + 1}-${randomUUID().slice(0, 8)}`);
+    const key = this.nextKey(`key-${this.keys.length + 1}-${randomUUID().slice(0, 8)}`);
     if (!options.keepOld) this.keys.length = 0;
     this.keys.unshift(key);
     return key;
