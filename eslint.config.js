@@ -8,7 +8,7 @@ import tseslint from 'typescript-eslint';
 const specs = ['**/*.spec.ts', '**/*.e2e-spec.ts', 'test/**', 'libs/*/test/**', 'bench/**'];
 
 export default tseslint.config(
-  { ignores: ['**/dist/', '**/node_modules/', 'coverage/', '.tmp/', '.dev-issuer/', 'reports/', '.stryker-tmp/'] },
+  { ignores: ['**/dist/', '**/node_modules/', 'coverage/', '.tmp/', '.dev-issuer/'] },
   js.configs.recommended,
   tseslint.configs.strictTypeChecked,
   {
@@ -48,7 +48,6 @@ export default tseslint.config(
       // `app?.close()` in an afterAll whose beforeAll may have thrown before assigning. Its "fixes"
       // would delete those guards.
       '@typescript-eslint/no-unnecessary-condition': 'off',
-      // `_` marks a parameter kept for its position; `{ d, p, ...publicJwk }` strips fields on purpose.
       // Off: `!` marks an invariant the compiler cannot see (a regex group, an index while
       // noUncheckedIndexedAccess is off, options that the constructor validated together); each of the
       // 11 sites in src/ and libs/*/src was read, and a throw in their place would be a branch no test reaches.
@@ -58,6 +57,7 @@ export default tseslint.config(
       '@typescript-eslint/no-dynamic-delete': 'off',
       // A timer read by its own callback before it is assigned (a `const` there would be in its TDZ).
       'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
+      // `_` marks a parameter kept for its position; `{ d, p, ...publicJwk }` strips fields on purpose.
       '@typescript-eslint/no-unused-vars': [
         'error',
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'all', ignoreRestSiblings: true },
