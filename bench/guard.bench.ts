@@ -26,6 +26,7 @@ await moduleRef.get(KeySource).warm();
 const jwt = moduleRef.get(JwtAuthGuard);
 const scopes = moduleRef.get(ScopesGuard);
 const cache = moduleRef.get(VerifiedTokenCache);
+// eslint-disable-next-line @typescript-eslint/unbound-method -- only its identity is used (metadata lookup); never called
 const handler = BenchController.prototype.guarded;
 
 function context(req: object): ExecutionContext {

@@ -72,13 +72,22 @@ async function startServer(spec: AppSpec, env: NodeJS.ProcessEnv): Promise<Serve
   const child = pinned(0, join(here, 'server.js'), ['--app', spec.app, '--platform', spec.platform], env, 'ignore');
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${spec.name}: server did not start within 60 s`)), 60_000);
-    child.once('message', (m: { port: number }) => (clearTimeout(timer), resolve(m.port)));
-    child.once('exit', (code) => (clearTimeout(timer), reject(new Error(`${spec.name}: server exited with ${code}`))));
+    child.once('message', (m: { port: number }) => {
+      clearTimeout(timer);
+      resolve(m.port);
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${spec.name}: server exited with ${code}`));
+    });
   });
   const stop = () =>
     new Promise<void>((resolve) => {
       const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      child.once('exit', () => (clearTimeout(kill), resolve()));
+      child.once('exit', () => {
+        clearTimeout(kill);
+        resolve();
+      });
       child.disconnect();
     });
   const cpuMicros = () =>
@@ -102,7 +111,7 @@ function measure(spec: LoadSpec): Promise<LoadResult> {
     const limit = setTimeout(() => child.kill('SIGKILL'), (spec.warmupSeconds + spec.durationSeconds + 60) * 1000);
     child.once('exit', (code) => {
       clearTimeout(limit);
-      if (code !== 0) return reject(new Error(`load generator exited with ${code}`));
+      if (code !== 0) { reject(new Error(`load generator exited with ${code}`)); return; }
       resolve(JSON.parse(out.trim().split('\n').pop()!) as LoadResult);
     });
   });

@@ -109,8 +109,14 @@ function startService(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; po
     });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('service did not start within 60 s')), 60_000);
-    child.once('message', (m: { port: number }) => (clearTimeout(timer), resolve({ child, port: m.port, stats })));
-    child.once('exit', (code) => (clearTimeout(timer), reject(new Error(`service exited with ${code}`))));
+    child.once('message', (m: { port: number }) => {
+      clearTimeout(timer);
+      resolve({ child, port: m.port, stats });
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`service exited with ${code}`));
+    });
   });
 }
 
@@ -139,7 +145,7 @@ async function main(): Promise<number> {
     new Promise<{ status: number; challenge: string }>((resolve, reject) => {
       const req = request(`${origin}${ROUTE}`, { agent, headers: token ? { authorization: `Bearer ${token}` } : {}, timeout: REQUEST_TIMEOUT_MS }, (res) => {
         res.resume();
-        res.once('end', () => resolve({ status: res.statusCode ?? -1, challenge: String(res.headers['www-authenticate'] ?? '') }));
+        res.once('end', () => resolve({ status: res.statusCode ?? -1, challenge: res.headers['www-authenticate'] ?? '' }));
         res.once('error', reject);
       });
       req.once('timeout', () => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)));
@@ -230,8 +236,8 @@ async function main(): Promise<number> {
   const measureFrom = started + WARMUP_S * 1000;
   const at = (fraction: number) => measureFrom + fraction * DURATION_S * 1000;
   const events: Array<[number, string, () => Promise<void>]> = [
-    [at(0.15), 'rotate', async () => void addKey(await issuer.controls.rotateKeys({ keepOld: true }), false)],
-    [at(0.3), 'rotate', async () => void addKey(await issuer.controls.rotateKeys({ keepOld: true }), false)],
+    [at(0.15), 'rotate', async () => addKey(await issuer.controls.rotateKeys({ keepOld: true }), false)],
+    [at(0.3), 'rotate', async () => addKey(await issuer.controls.rotateKeys({ keepOld: true }), false)],
     [
       at(0.4),
       'jwks outage starts',
@@ -257,7 +263,7 @@ async function main(): Promise<number> {
         outageEndedAt = now();
       },
     ],
-    [at(0.8), 'rotate', async () => void addKey(await issuer.controls.rotateKeys({ keepOld: true }), false)],
+    [at(0.8), 'rotate', async () => addKey(await issuer.controls.rotateKeys({ keepOld: true }), false)],
   ];
 
   const log = (m: string) => process.stdout.write(`[${((now() - started) / 1000).toFixed(1).padStart(6)} s] ${m}\n`);

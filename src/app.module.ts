@@ -4,7 +4,7 @@ import { AuditModule } from './audit/audit.module.js';
 import { AuthModule, IssuerDiscovery } from '@nest-m2m/auth';
 import { M2MModule } from '@nest-m2m/auth/m2m';
 import { AUDIT_SIBLING } from './audit/http-audit.recorder.js';
-import { type AppConfig, loadConfig } from './config/app-config.js';
+import type { AppConfig } from './config/app-config.js';
 import { resolveTokenEndpoint } from './config/token-endpoint.js';
 import { APP_CONFIG } from './config/config.constants.js';
 import { AppConfigModule } from './config/config.module.js';
@@ -23,13 +23,14 @@ export interface AppModuleOptions {
 @Module({})
 export class AppModule {
   static forRoot(options: AppModuleOptions = {}): DynamicModule {
-    const config = loadConfig({ ...process.env, ...options.env });
+    // The one validation of the app's configuration (ConfigModule's `validate`); the imports depend on it.
+    const { module: configModule, config } = AppConfigModule.forRoot(options);
     return {
       module: AppModule,
       imports: [
         // First: its middleware opens each request's span before the others run.
         TracingModule.forRoot({ ...process.env, ...options.env }),
-        AppConfigModule.forRoot(config, options),
+        configModule,
         AuthModule.forRootAsync({
           inject: [APP_CONFIG],
           // Secure by default: every route needs a valid token unless marked @Public().

@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import type { INestApplication, LoggerService, LogLevel } from '@nestjs/common';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { AppModule, type AppModuleOptions } from './app.module.js';
@@ -25,10 +26,11 @@ export async function createApp(
   });
   if (logger === undefined) app.useLogger(app.get(PinoLogger));
   const config = app.get<AppConfig>(APP_CONFIG);
-  applyServerLimits(app.getHttpServer(), config.env);
+  const server = app.getHttpServer() as Server;
+  applyServerLimits(server, config.env);
   // Shutdown hooks on SIGTERM/SIGINT, with in-flight requests drained first and a time bound.
   const stopListening = enableGracefulShutdown(app, { timeoutMs: config.env.SHUTDOWN_TIMEOUT_MS });
-  app.getHttpServer().once('close', stopListening);
+  server.once('close', stopListening);
   await app.get(OpenApiService).setup(app);
   // MANAGEMENT_PORT: metrics, docs and readiness details on a listener of their own (listenManagement).
   attachManagementPort(app, config.env);

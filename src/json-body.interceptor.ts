@@ -60,13 +60,13 @@ function readBody(raw: IncomingMessage): Promise<string> {
       if (err) {
         // Stop reading, as body-parser does: the answer goes out now, the request timeout bounds the rest.
         raw.pause();
-        return reject(err);
+        reject(err); return;
       }
       resolve(Buffer.concat(chunks, size).toString('utf8'));
     };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > BODY_LIMIT_BYTES) return done(tooLarge());
+      if (size > BODY_LIMIT_BYTES) { done(tooLarge()); return; }
       chunks.push(chunk);
     };
     const onEnd = () => done();

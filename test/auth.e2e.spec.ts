@@ -52,7 +52,7 @@ describe('incoming M2M authentication on the real AppModule', () => {
   });
 
   it('a_wrong_issuer_is_invalid_token', async () => {
-    const res = await http().get('/internal/data').set('Authorization', `Bearer ${issuer.sign(issuer.claims({ iss: `${issuer.url}` }))}`).expect(401);
+    const res = await http().get('/internal/data').set('Authorization', `Bearer ${issuer.sign(issuer.claims({ iss: issuer.url }))}`).expect(401);
     expect(res.headers['www-authenticate']).toBe(challenge({ error: 'invalid_token', description: 'Invalid issuer' }));
   });
 

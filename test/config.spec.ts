@@ -163,7 +163,7 @@ describe('configuration', () => {
     const env = { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', PORT: 'x', AUTH0_CLIENT_SECRET: 'sekrit-do-not-print' };
     const result = await run(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env, timeout: 20_000 }).then(
       () => ({ code: 0, stderr: '', stdout: '' }),
-      (err: { code: number; stderr: string; stdout: string }) => err,
+      (err: unknown) => err as { code: number; stderr: string; stdout: string },
     );
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('Invalid configuration');

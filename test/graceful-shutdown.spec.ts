@@ -54,13 +54,24 @@ describe.each(['express', 'fastify'])('graceful shutdown of the built service on
   });
 
   it('new_connections_are_refused_once_draining_has_started', async () => {
-    const running = await start({ AUTH_JWKS_TIMEOUT_MS: '10000' });
-    issuer.behaviour = { kind: 'delay', ms: 1500 };
-    const inFlight = fetch(`${running.url}/internal/data`, { headers: { Authorization: `Bearer ${tokenNeedingAJwksFetch()}` } });
-    await sleep(300);
+    const running = await start({ AUTH_JWKS_TIMEOUT_MS: '20000' });
+    // The in-flight request waits on a JWKS answer that this test releases: no guessed delays.
+    let openJwks!: () => void;
+    issuer.behaviour = { kind: 'gate', open: new Promise<void>((resolve) => (openJwks = resolve)) };
+    const fetchesBefore = issuer.jwksFetches;
+    let settled = false;
+    const inFlight = fetch(`${running.url}/internal/data`, { headers: { Authorization: `Bearer ${tokenNeedingAJwksFetch()}` } }).finally(
+      () => (settled = true),
+    );
+    await expect.poll(() => issuer.jwksFetches, { timeout: 20_000 }).toBe(fetchesBefore + 1);
     running.child.kill('SIGTERM');
-    await sleep(300);
+    // Logged just before the server stops listening, in the same tick.
+    await expect.poll(() => running.stdout(), { timeout: 20_000 }).toContain('draining in-flight requests');
+
     await expect(fetch(`${running.url}/health`, { headers: { connection: 'close' } })).rejects.toThrow();
+    // Refused by a process that is still draining, not by one that has already gone.
+    expect({ exitCode: running.child.exitCode, signal: running.child.signalCode, settled }).toEqual({ exitCode: null, signal: null, settled: false });
+    openJwks();
     expect((await inFlight).status).toBe(200);
     expect((await running.exited).code).toBe(0);
   });

@@ -4,7 +4,6 @@
  * with AUTH_JWKS_COOLDOWN_MS=1000 (AUTH_JWKS_TIMEOUT_MS=500 where set); waits below only step past that
  * cooldown, no assertion depends on how long anything took.
  */
-import request from 'supertest';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { boot, expectHealthy, expectUnknownKid, fresh, type Harness, pastCooldown, shutdown, unknownKid } from './helpers/jwks-harness.js';
 

@@ -6,7 +6,7 @@
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { challenge, startApp } from './helpers/app.js';
+import { startApp } from './helpers/app.js';
 import { insufficientScope, invalidRequest, invalidToken, type Outcome } from './helpers/outcomes.js';
 import { generateTestKey, TestIssuer, type TestKey } from '../libs/auth/test/test-issuer.js';
 
@@ -340,7 +340,8 @@ describe('hostile tokens against the real AppModule', () => {
 
   beforeAll(async () => {
     issuer = await new TestIssuer().start();
-    ctx.attackerHost = await new TestIssuer().start();
+    // Its own keys: nothing it publishes may match the real issuer's.
+    ctx.attackerHost = await new TestIssuer({ freshKeys: true }).start();
     ctx.attacker = generateTestKey('attacker-rsa-key-not-published');
     ctx.attackerEc = generateTestKey('attacker-ec-key-not-published', 'ES256');
     app = await startApp(issuer);

@@ -221,11 +221,20 @@ describe('M2MTokenService against the dev issuer', () => {
 
   it('events report token requests and issued tokens without the token itself', async () => {
     const s = service();
-    const seen: string[] = [];
-    s.events.on('token_request', (e) => seen.push(`request ${e.audience} ${e.attempt}`));
-    s.events.on('token_issued', (e) => seen.push(`issued ${e.audience}`));
-    await s.getToken({ audience: AUDIT_API_AUDIENCE });
-    expect(seen).toEqual([`request ${AUDIT_API_AUDIENCE} 1`, `issued ${AUDIT_API_AUDIENCE}`]);
+    const seen: Array<[string, unknown]> = [];
+    s.events.on('token_request', (e) => seen.push(['token_request', e]));
+    s.events.on('token_issued', (e) => seen.push(['token_issued', e]));
+    const token = await s.getToken({ audience: AUDIT_API_AUDIENCE });
+    // Exactly these fields: an added `accessToken` (or the raw response) would fail here.
+    expect(seen).toEqual([
+      ['token_request', { audience: AUDIT_API_AUDIENCE, attempt: 1 }],
+      ['token_issued', { audience: AUDIT_API_AUDIENCE, scopes: [], expiresAt: token.expiresAt }],
+    ]);
+    // Nor anywhere in them, under any name: neither the token nor the secret that bought it.
+    const payloads = JSON.stringify(seen);
+    expect(payloads).not.toContain(token.accessToken);
+    expect(payloads).not.toContain(token.accessToken.split('.')[2]);
+    expect(payloads).not.toContain(SECRET);
   });
 
   it('options that break a rule are rejected at construction with a message naming the option', () => {

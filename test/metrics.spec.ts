@@ -1,6 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/bootstrap.js';
+import { KeySource } from '@nest-m2m/auth';
 import { AUDIT_API_AUDIENCE, type DevIssuer, DOCUMENTS_API_AUDIENCE, startDevIssuer } from '@nest-m2m/dev-issuer';
 import { freePort } from './helpers/built-app.js';
 import { credentials, postToken, secretOf } from '../libs/dev-issuer/test/helpers.js';
@@ -75,7 +76,6 @@ describe.each(['express', 'fastify'])('/metrics on the real AppModule on %s, wit
   it('auth_rejections_are_counted_by_error_code_and_status', async () => {
     await get('/internal/data');
     await get('/internal/data', { Authorization: 'Bearer not.a.jwt' });
-    await get('/internal/documents/1', { Authorization: `Bearer ${token}` }, 'DELETE').then(async (r) => expect(r.status).toBe(200));
     await get('/internal/audit-events', { Authorization: `Bearer ${token}` });
     const text = await scrape();
     expect(sample(text, 'nest_m2m_auth_rejections_total', { code: 'ERR_AUTH_TOKEN_MISSING', status: '401' })).toBeGreaterThanOrEqual(1);
@@ -84,12 +84,27 @@ describe.each(['express', 'fastify'])('/metrics on the real AppModule on %s, wit
   });
 
   it('jwks_fetches_are_counted_by_outcome', async () => {
-    expect(sample(await scrape(), 'nest_m2m_jwks_fetches_total', { outcome: 'success' })).toBeGreaterThanOrEqual(1);
+    const fetches = async () => {
+      const text = await scrape();
+      const count = (outcome: string) => sample(text, 'nest_m2m_jwks_fetches_total', { outcome }) ?? 0;
+      return { success: count('success'), failure: count('failure') };
+    };
+    const before = await fetches();
+    expect(before.success).toBeGreaterThanOrEqual(1); // the start-up warm-up
+    // warm() fetches now, whatever the cooldown: one refused fetch, then one good one.
+    const keys = app.get(KeySource, { strict: false });
+    issuer.controls.failNext({ endpoint: 'jwks', status: 503 });
+    await keys.warm();
+    expect(await fetches()).toEqual({ success: before.success, failure: before.failure + 1 });
+    await keys.warm();
+    expect(await fetches()).toEqual({ success: before.success + 1, failure: before.failure + 1 });
   });
 
   it('outgoing_token_requests_cache_hits_and_quota_come_from_the_m2m_token_service', async () => {
-    // The DELETE above bought a token for the audit API; a second one reuses it from the cache.
-    await get('/internal/documents/2', { Authorization: `Bearer ${token}` }, 'DELETE').then(async (r) => expect(r.status).toBe(200));
+    // The first DELETE buys a token for the audit API; the second reuses it from the cache.
+    for (const id of ['1', '2']) {
+      await get(`/internal/documents/${id}`, { Authorization: `Bearer ${token}` }, 'DELETE').then(async (r) => expect(r.status).toBe(200));
+    }
     const text = await scrape();
     expect(sample(text, 'nest_m2m_token_requests_total', { audience: AUDIT_API_AUDIENCE, outcome: 'success' })).toBe(1);
     expect(sample(text, 'nest_m2m_token_cache_misses_total')).toBe(1);

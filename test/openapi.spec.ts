@@ -28,7 +28,7 @@ function routesOf(app: INestApplication): Route[] {
       const sub = String(Reflect.getMetadata(PATH_METADATA, handler));
       const path = `/${[base, sub].map((p) => p.replace(/^\/|\/$/g, '')).filter(Boolean).join('/')}`.replace(/:(\w+)/g, '{$1}');
       const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as number].toLowerCase();
-      const isPublic = reflector.getAllAndOverride<boolean>(PUBLIC_METADATA, [handler, metatype]) === true;
+      const isPublic = reflector.getAllAndOverride<boolean | undefined>(PUBLIC_METADATA, [handler, metatype]) === true;
       const scopes = [...new Set(reflector.getAllAndMerge<string[]>(SCOPES_METADATA, [handler, metatype]) ?? [])];
       routes.push({ method, path, public: isPublic, scopes });
     }

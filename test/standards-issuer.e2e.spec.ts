@@ -87,7 +87,7 @@ beforeAll(async () => {
   op.provider.on('grant.success', (ctx) => {
     grants.push({
       clientId: ctx.oidc.client!.clientId,
-      contentType: String(ctx.get('content-type')),
+      contentType: ctx.get('content-type'),
       basicAuth: /^Basic /.test(ctx.get('authorization')),
       clientAssertion: typeof ctx.oidc.params?.client_assertion === 'string',
       resource: ctx.oidc.params?.resource,

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { auth0Tenant } from './auth0-tenant.js';
 import { crossFieldProblems, envSchema, type Env } from './env.schema.js';
 
 /** Thrown at boot with every configuration problem at once; names variables, never their values. */
@@ -42,10 +43,11 @@ export function isEmbeddedMode(env: Env): boolean {
 }
 
 export function toAppConfig(env: Env): AppConfig {
-  const auth0 = !env.AUTH_ISSUER_URL && !!env.AUTH0_DOMAIN;
-  const issuer = env.AUTH_ISSUER_URL ?? `https://${env.AUTH0_DOMAIN}/`;
+  const tenant = auth0Tenant(env);
+  const auth0 = tenant !== undefined;
+  const issuer = env.AUTH_ISSUER_URL ?? tenant?.issuer;
   const problems: string[] = [];
-  if (!env.AUTH_ISSUER_URL && !env.AUTH0_DOMAIN) problems.push('AUTH0_DOMAIN: AUTH0_DOMAIN or AUTH_ISSUER_URL is required');
+  if (issuer === undefined) problems.push('AUTH0_DOMAIN: AUTH0_DOMAIN or AUTH_ISSUER_URL is required');
 
   let privateKey: string | undefined;
   if (env.AUTH_CLIENT_PRIVATE_KEY_FILE) {
@@ -55,7 +57,7 @@ export function toAppConfig(env: Env): AppConfig {
       problems.push('AUTH_CLIENT_PRIVATE_KEY_FILE: cannot be read');
     }
   }
-  if (problems.length) throw new ConfigError(problems);
+  if (problems.length || issuer === undefined) throw new ConfigError(problems);
 
   const dialect = env.AUTH_TOKEN_DIALECT ?? (auth0 ? 'auth0' : 'standard');
   return {
@@ -65,7 +67,7 @@ export function toAppConfig(env: Env): AppConfig {
       issuer,
       audience: env.AUTH0_AUDIENCE,
       // Auth0 publishes its JWKS at a fixed path; other issuers are found by discovery.
-      jwksUri: env.AUTH_JWKS_URI ?? (auth0 ? `https://${env.AUTH0_DOMAIN}/.well-known/jwks.json` : undefined),
+      jwksUri: env.AUTH_JWKS_URI ?? tenant?.jwksUri,
       auth0,
     },
     client: env.AUTH0_CLIENT_ID
@@ -87,8 +89,7 @@ export function toAppConfig(env: Env): AppConfig {
 
 /** `AUTH_TOKEN_URL`, or Auth0's fixed `/oauth/token`; undefined when only discovery can tell. */
 export function configuredTokenEndpoint(env: Env): string | undefined {
-  const auth0 = !env.AUTH_ISSUER_URL && !!env.AUTH0_DOMAIN;
-  return env.AUTH_TOKEN_URL ?? (auth0 ? `https://${env.AUTH0_DOMAIN}/oauth/token` : undefined);
+  return env.AUTH_TOKEN_URL ?? auth0Tenant(env)?.tokenEndpoint;
 }
 
 /** Validates and resolves the environment: the one entry point main.ts and tests use. */

@@ -9,11 +9,11 @@ const list = (value: string | undefined) => (value ?? '').split(',').map((s) => 
 const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const opt = <T extends z.ZodType>(schema: T) => z.preprocess(emptyToUndefined, schema.optional());
 const bool = (fallback: boolean) =>
-  z.preprocess(emptyToUndefined, z.enum(['true', 'false', '1', '0'], { message: 'must be true or false' }).optional()).transform((v) =>
+  z.preprocess(emptyToUndefined, z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }).optional()).transform((v) =>
     v === undefined ? fallback : v === 'true' || v === '1',
   );
 const int = (fallback: number, min: number, max: number) =>
-  z.preprocess(emptyToUndefined, z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(min).max(max).optional()).transform(
+  z.preprocess(emptyToUndefined, z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(min).max(max).optional()).transform(
     (v) => v ?? fallback,
   );
 /** The libraries' rule, the one the discovered URLs follow too: plain http only for loopback hosts. */

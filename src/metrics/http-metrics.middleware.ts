@@ -19,7 +19,7 @@ export class HttpMetricsMiddleware implements NestMiddleware {
   use(req: Request, res: Response, next: NextFunction): void {
     const end = this.metrics.httpRequestDuration.startTimer();
     res.once('finish', () => {
-      const pattern = req.route?.path as string | undefined;
+      const pattern = (req.route as { path?: string } | undefined)?.path;
       // Nest answers unknown paths from a catch-all route (`{/*splat}`): report those as unmatched.
       const unmatched = pattern === undefined || (res.statusCode === 404 && pattern.includes('*'));
       const route = unmatched ? 'unmatched' : `${req.baseUrl ?? ''}${pattern}`;

@@ -66,11 +66,11 @@ export class OpenApiService {
     document.components ??= {};
     document.components.schemas = { ...document.components.schemas, BearerError: ERROR_BODY };
     for (const item of Object.values(document.paths)) {
-      for (const op of Object.values(item)) {
+      for (const op of Object.values(item) as unknown[]) {
         if (!op || typeof op !== 'object' || !('operationId' in op)) continue;
         const security = operations.get(op.operationId as string);
         if (!security) continue;
-        applySecurity(op as Operation, security);
+        applySecurity(op as unknown as Operation, security);
       }
     }
     return document;

@@ -16,7 +16,7 @@ export class DocumentsController {
   @Delete(':id')
   @Scopes('read:documents', 'delete:documents') // every listed scope is required
   @HttpCode(204)
-  remove(@Param('id') id: string) {
-    void id;
+  remove(@Param('id') _id: string) {
+    // delete the document
   }
 }

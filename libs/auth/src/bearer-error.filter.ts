@@ -25,7 +25,7 @@ export class BearerErrorFilter implements ExceptionFilter {
   catch(error: BearerError, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const req = http.getRequest<{ method?: string; url?: string; originalUrl?: string }>();
-    const res = http.getResponse();
+    const res = http.getResponse<unknown>();
     const adapter = this.adapterHost.httpAdapter;
     const status = error.getStatus();
 

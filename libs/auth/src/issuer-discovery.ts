@@ -40,7 +40,7 @@ export class IssuerDiscovery {
         this.pending = undefined;
         return m;
       },
-      (err) => {
+      (err: unknown) => {
         this.pending = undefined;
         throw err;
       },

@@ -51,7 +51,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, AUTH_STRATEGY_NAME) 
       try {
         jws = checkJws(rawJwt as string, algorithms, strict);
       } catch (err) {
-        return done(err as Error);
+        done(err as Error); return;
       }
       const { header, payload } = jws;
       // Unverified here: it only decides whether the JWKS may be older than the token.
@@ -69,7 +69,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, AUTH_STRATEGY_NAME) 
             done(err as Error);
           }
         },
-        (err: Error) => done(err),
+        (err: unknown) => done(err as Error),
       );
     };
     super({
@@ -79,6 +79,9 @@ export class JwtStrategy extends PassportStrategy(Strategy, AUTH_STRATEGY_NAME) 
       audience: acceptedAudiences(options),
       algorithms,
       passReqToCallback: true,
+      // @types/passport-jwt marks this deprecated for audience/issuer/algorithms, but passport-jwt has no
+      // other way to pass jsonwebtoken's clockTolerance.
+      // eslint-disable-next-line @typescript-eslint/no-deprecated -- see above
       jsonWebTokenOptions: { clockTolerance: options.clockToleranceSeconds ?? 5 },
     } as StrategyOptionsWithRequest);
     this.maxTokenLength = options.maxTokenLength ?? 8192;
@@ -111,13 +114,23 @@ export class JwtStrategy extends PassportStrategy(Strategy, AUTH_STRATEGY_NAME) 
       try {
         cached = this.cachedPrincipal(req);
       } catch (err) {
-        return this.error(err as Error);
+        this.error(err as Error); return;
       }
       if (cached instanceof Promise) {
-        cached.then((p) => this.success(p), (err: Error) => this.error(err));
+        cached.then(
+          (p) => {
+            this.success(p);
+          },
+          (err: unknown) => {
+            this.error(err as Error);
+          },
+        );
         return;
       }
-      if (cached) return this.success(cached);
+      if (cached) {
+        this.success(cached);
+        return;
+      }
     }
     // passport-jwt reports verification failures through fail(); route them through error() as
     // typed BearerErrors so that a plain AuthGuard('jwt') rethrows them intact.

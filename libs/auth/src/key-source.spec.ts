@@ -121,7 +121,7 @@ describe('KeySource', () => {
     const keys = source();
     await keys.warm();
     issuer.behaviour = { kind: 'status', status: 503 };
-    const err = await keys.getKey('other', 'RS256').catch((e) => e);
+    const err = (await keys.getKey('other', 'RS256').catch((e: unknown) => e)) as KeysUnavailableError;
     expect(err).toBeInstanceOf(KeysUnavailableError);
     expect(err.retryAfterSeconds).toBe(10);
   });

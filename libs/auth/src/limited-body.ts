@@ -12,7 +12,7 @@ export async function readTextWithin(response: Response, maxBytes: number): Prom
     return undefined;
   }
   if (!response.body) return '';
-  const reader = response.body.getReader();
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {

@@ -26,13 +26,15 @@ const byController = new WeakMap<object, WeakMap<object, RouteRequirements>>();
  * requirements both apply, DESIGN.md); `@Audience()` uses getAllAndOverride (a method narrows or
  * widens its class's choice).
  */
+// `Function`: what ExecutionContext.getHandler() and getClass() return (public API, see etc/auth.api.md).
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- see above
 export function routeRequirements(reflector: Reflector, handler: Function, controller: Function): RouteRequirements {
   let byHandler = byController.get(controller);
   if (byHandler === undefined) byController.set(controller, (byHandler = new WeakMap()));
   let requirements = byHandler.get(handler);
   if (requirements === undefined) {
     const targets = [handler, controller];
-    const isPublic = reflector.getAllAndOverride<boolean>(PUBLIC_METADATA, targets) === true;
+    const isPublic = reflector.getAllAndOverride<boolean | undefined>(PUBLIC_METADATA, targets) === true;
     const scopes = isPublic ? [] : [...new Set(reflector.getAllAndMerge<string[]>(SCOPES_METADATA, targets) ?? [])];
     const audiences = isPublic ? [] : [...(reflector.getAllAndOverride<string[]>(AUDIENCE_METADATA, targets) ?? [])];
     requirements = Object.freeze({ public: isPublic, scopes: Object.freeze(scopes), audiences: Object.freeze(audiences) });

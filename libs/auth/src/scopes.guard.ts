@@ -27,7 +27,7 @@ export class ScopesGuard implements CanActivate {
     // Nothing to check on a route without `@Scopes()`/`@Audience()`, or marked `@Public()`.
     if (route.scopes.length === 0 && route.audiences.length === 0) return true;
 
-    const principal = context.switchToHttp().getRequest().user as AuthPrincipal | undefined;
+    const principal = context.switchToHttp().getRequest<{ user?: AuthPrincipal }>().user;
     if (!principal) throw new MissingTokenError();
     if (route.audiences.length > 0) {
       this.audiences ??= this.moduleRef.get(RouteAudiences, { strict: false });

@@ -34,7 +34,7 @@ describe('one https-or-loopback rule for every URL', () => {
     const real = globalThis.fetch;
     return vi.spyOn(globalThis, 'fetch').mockImplementation((input, init) => real(input, init));
   };
-  const hosts = (spy: ReturnType<typeof watchFetch>) => spy.mock.calls.map(([input]) => new URL(String(input)).hostname);
+  const hosts = (spy: ReturnType<typeof watchFetch>) => spy.mock.calls.map(([input]) => new URL(input instanceof Request ? input.url : String(input as string | URL)).hostname);
 
   /** An issuer on 127.0.0.1 whose discovery document names these endpoints. */
   const issuerServing = (name: string, endpoints: Record<string, string>): string => {
@@ -47,6 +47,7 @@ describe('one https-or-loopback rule for every URL', () => {
     const issuer = issuerServing('http-jwks', { jwks_uri: 'http://example.invalid/jwks.json', token_endpoint: `${base}/token` });
     const fetchSpy = watchFetch();
     await expect(new IssuerDiscovery(issuer, 2000).get()).rejects.toThrow(/jwks_uri http:\/\/example\.invalid\/jwks\.json, which must be an https:\/\/ URL \(http:\/\/ only for loopback hosts/);
+    expect(hosts(fetchSpy)).not.toContain('example.invalid');
   });
 
   it('a_discovered_plain_http_token_endpoint_to_another_host_is_refused_naming_the_rule', async () => {

@@ -15,12 +15,27 @@ export type JwksBehaviour =
   | { kind: 'hang' }
   | { kind: 'garbage' }
   | { kind: 'delay'; ms: number }
+  /** A good answer once `open` settles: the test decides when, instead of guessing a delay. */
+  | { kind: 'gate'; open: Promise<void> }
   /** Serves this document as the JWKS (hand-made members: `use: enc`, no `alg`, duplicate kids…). */
   | { kind: 'json'; body: unknown };
 
 export function generateTestKey(kid: string = randomUUID(), alg: TestKey['alg'] = 'RS256'): TestKey {
   const { privateKey, publicKey } = alg === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('rsa', { modulusLength: 2048 });
   return { kid, privateKey, publicKey, alg };
+}
+
+/**
+ * RSA key material generated once per spec file (Vitest runs each file in its own process) and lent
+ * to every TestIssuer of the file: RSA-2048 generation costs tens of milliseconds, per issuer and per
+ * rotation. Within one issuer every key is distinct (rotation takes the next one); issuers of the same
+ * file share material under their own kids, so a test that needs a key no other issuer has asks for
+ * `freshKeys` (or uses generateTestKey()).
+ */
+const keyPool: TestKey[] = [];
+function pooledKey(index: number, kid: string): TestKey {
+  while (keyPool.length <= index) keyPool.push(generateTestKey());
+  return { ...keyPool[index], kid };
 }
 
 /** Algorithms `signatureOf` can produce. */
@@ -42,8 +57,15 @@ export class TestIssuer {
   private readonly sockets = new Set<Socket>();
   url = '';
 
-  constructor(readonly options: { trailingSlash?: boolean; audience?: string } = {}) {
-    this.keys.push(generateTestKey('key-1'));
+  /** Keys taken from the file's pool so far (rotation takes the next). */
+  private keysUsed = 0;
+
+  constructor(readonly options: { trailingSlash?: boolean; audience?: string; freshKeys?: boolean } = {}) {
+    this.keys.push(this.nextKey('key-1'));
+  }
+
+  private nextKey(kid: string): TestKey {
+    return this.options.freshKeys ? generateTestKey(kid) : pooledKey(this.keysUsed++, kid);
   }
 
   get issuer(): string {
@@ -76,7 +98,7 @@ export class TestIssuer {
 
   /** New signing key first; the old ones stay published unless dropped. */
   rotate(options: { keepOld: boolean }): TestKey {
-    const key = generateTestKey(`key-${this.keys.length + 1}-${randomUUID().slice(0, 8)}`);
+    const key = this.nextKey(`key-${this.keys.length + 1}-${randomUUID().slice(0, 8)}`);
     if (!options.keepOld) this.keys.length = 0;
     this.keys.unshift(key);
     return key;
@@ -166,20 +188,21 @@ export class TestIssuer {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '').split('?')[0];
     if (path === '/.well-known/openid-configuration' || path === '/.well-known/oauth-authorization-server') {
-      return json(res, 200, { issuer: this.issuer, jwks_uri: this.jwksUri, token_endpoint: `${this.url}/oauth/token`, ...this.discovery });
+      json(res, 200, { issuer: this.issuer, jwks_uri: this.jwksUri, token_endpoint: `${this.url}/oauth/token`, ...this.discovery }); return;
     }
     if (path === '/.well-known/jwks.json') {
       this.jwksFetches++;
       const b = this.behaviour;
       if (b.kind === 'hang') return; // never answers; the socket is destroyed on close()
       if (b.kind === 'delay') return void setTimeout(() => json(res, 200, this.jwks()), b.ms); // a slow but good answer
-      if (b.kind === 'status') return json(res, b.status, { error: 'injected' });
-      if (b.kind === 'json') return json(res, 200, b.body);
+      if (b.kind === 'gate') return void b.open.then(() => json(res, 200, this.jwks()));
+      if (b.kind === 'status') { json(res, b.status, { error: 'injected' }); return; }
+      if (b.kind === 'json') { json(res, 200, b.body); return; }
       if (b.kind === 'garbage') {
         res.writeHead(200, { 'content-type': 'application/json' });
         return void res.end('{not json');
       }
-      return json(res, 200, this.jwks());
+      json(res, 200, this.jwks()); return;
     }
     json(res, 404, { error: 'not_found' });
   }

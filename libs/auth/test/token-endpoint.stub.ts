@@ -34,7 +34,8 @@ export class TokenEndpointStub {
     this.server = createServer((req, res) => {
       const n = ++this.requests;
       req.resume();
-      req.on('end', async () => {
+      // The answer's work is async; nothing awaits an 'end' listener, so the promise is dropped on purpose.
+      req.on('end', () => void (async () => {
         await sleep(this.delayMs);
         const failure = this.failures.shift();
         const status = failure?.status;
@@ -43,7 +44,7 @@ export class TokenEndpointStub {
           : { access_token: `token-${n}`, token_type: 'Bearer', expires_in: this.expiresIn };
         const retryAfter = failure?.retryAfterSeconds !== undefined ? { 'retry-after': String(failure.retryAfterSeconds) } : {};
         res.writeHead(status ?? 200, { 'content-type': 'application/json', ...retryAfter }).end(JSON.stringify(body));
-      });
+      })());
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     return this;

@@ -127,7 +127,7 @@ const apiSchema = z.strictObject({
 });
 
 const jwkSchema = z.looseObject({ kty: z.string() }).refine((jwk) => !('d' in jwk) && !('k' in jwk), {
-  message: 'must be a public key (the private part belongs to the client, never in this file)',
+  error: 'must be a public key (the private part belongs to the client, never in this file)',
 });
 
 const clientSchema = z.strictObject({

@@ -57,8 +57,8 @@ try {
     await Promise.all([issuer.close(), removeDevIssuerState(stateFile)]);
     process.exit(0);
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
 } catch (error) {
   console.error(error instanceof Error ? error.message : String(error));
   process.exit(1);

@@ -161,7 +161,7 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
       const handler = methods[req.method ?? ''];
       if (handler) return handler(req, res);
       const allow = Object.keys(methods).join(', ');
-      return sendJson(res, 405, { error: 'method_not_allowed', error_description: `${req.method} ${path} is not allowed; use ${allow}` }, { Allow: allow });
+      sendJson(res, 405, { error: 'method_not_allowed', error_description: `${req.method} ${path} is not allowed; use ${allow}` }, { Allow: allow }); return;
     }
     // Without enableTestControls the control routes do not exist at all: a plain 404.
     if (options.enableTestControls && path.startsWith(TEST_CONTROLS_PREFIX)) {
@@ -201,7 +201,7 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
+    if (signal.aborted) { resolve(); return; }
     const timer = setTimeout(done, ms);
     function done() {
       clearTimeout(timer);

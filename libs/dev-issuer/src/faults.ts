@@ -33,7 +33,7 @@ export const faultSpecSchema = z
     hang: z.boolean().optional(),
   })
   .refine((fault) => fault.status !== undefined || fault.delayMs !== undefined || fault.hang === true, {
-    message: 'a fault needs a status, a delayMs or hang: true',
+    error: 'a fault needs a status, a delayMs or hang: true',
   });
 
 export const delaySchema = z.strictObject({ endpoint: z.enum(FAULT_ENDPOINTS), ms: z.number().int().nonnegative() });

@@ -79,7 +79,7 @@ export class SigningKeys {
       if (!Array.isArray(jwks.keys) || jwks.keys.length === 0) throw new Error('no "keys" array');
       return await Promise.all(jwks.keys.map(fromPrivateJwk));
     } catch (error) {
-      throw new Error(`Cannot use keys file ${file}: ${(error as Error).message}`);
+      throw new Error(`Cannot use keys file ${file}: ${(error as Error).message}`, { cause: error });
     }
   }
 

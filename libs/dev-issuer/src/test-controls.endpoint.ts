@@ -17,7 +17,7 @@ const issueTokenSchema = z.strictObject({
   expiresIn: z.number().int().optional(),
 });
 
-type Route = { method: 'GET' | 'POST' | 'DELETE'; run: (body: unknown) => Promise<unknown> | unknown };
+type Route = { method: 'GET' | 'POST' | 'DELETE'; run: (body: unknown) => unknown };
 
 /** Routes over DevIssuerControls for tests that run the issuer in another process. */
 function routes(controls: DevIssuerControls): Record<string, Route> {

@@ -101,7 +101,8 @@ async function remoteTarget(flags: Flags, env: Env): Promise<TokenTarget> {
 
 async function embeddedTarget(flags: Flags): Promise<TokenTarget> {
   const file = flags.state ?? DEFAULT_STATE_FILE;
-  const state = await readDevIssuerState(file).catch((error: NodeJS.ErrnoException) => {
+  const state = await readDevIssuerState(file).catch((caught: unknown) => {
+    const error = caught as NodeJS.ErrnoException;
     const reason = error.code === 'ENOENT' ? `no dev issuer state at ${file}` : error.message;
     throw new CliError(
       `${reason}. Start the service without AUTH0_DOMAIN/AUTH_ISSUER_URL (npm start) or the standalone issuer ` +
@@ -161,7 +162,7 @@ async function requestToken(target: TokenTarget, flags: Flags): Promise<Record<s
     // A non-JSON body (proxy error page) is reported by status below.
   }
   if (!response.ok) {
-    const detail = typeof json.error === 'string' ? `${json.error}: ${String(json.error_description ?? '')}` : text.slice(0, 200);
+    const detail = typeof json.error === 'string' ? `${json.error}: ${(json.error_description as string | undefined) ?? ''}` : text.slice(0, 200);
     throw new CliError(`${target.tokenUrl} refused client "${target.clientId}": ${response.status} ${detail}`, 1);
   }
   if (typeof json.access_token !== 'string') throw new CliError(`${target.tokenUrl} answered ${response.status} without an access_token`, 1);

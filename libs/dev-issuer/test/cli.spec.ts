@@ -22,7 +22,7 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 function runCli(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
     execFile(process.execPath, [CLI, 'token', ...args], { cwd: options.cwd ?? ROOT, env: cleanEnv(options.env), timeout: 20_000 }, (error, stdout, stderr) => {
-      done({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      done({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
 }
@@ -156,7 +156,11 @@ describe('standalone dev issuer', () => {
       child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
       await new Promise<void>((ready, fail) => {
         const timer = setTimeout(() => fail(new Error(`no start-up banner:\n${output}`)), 15_000);
-        child.stdout.on('data', () => output.includes('Get a token:') && (clearTimeout(timer), ready()));
+        child.stdout.on('data', () => {
+          if (!output.includes('Get a token:')) return;
+          clearTimeout(timer);
+          ready();
+        });
         child.once('exit', (code) => fail(new Error(`exited with ${code}:\n${output}`)));
       });
       const url = /Dev issuer: (http:\/\/127\.0\.0\.1:\d+)\//.exec(output)?.[1];

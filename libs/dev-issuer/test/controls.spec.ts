@@ -129,7 +129,7 @@ describe('dev issuer fault injection', () => {
         signal: AbortSignal.timeout(200),
       }).then(
         () => 'answered',
-        (error: Error) => error.name,
+        (error: unknown) => (error as Error).name,
       ),
     );
     expect(hung.result).toBe('TimeoutError');

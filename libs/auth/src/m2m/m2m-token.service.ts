@@ -55,9 +55,14 @@ export class M2MTokenService implements OnModuleDestroy {
     this.client = new TokenEndpointClient(options, (headers) => this.observeQuota(headers));
     if (options.dpop) {
       this.dpopKey = DpopClientKey.create(options.dpop);
-      this.dpopKey.catch(() => {});
+      this.dpopKey.catch(() => undefined);
     }
-    this.ready = cache ? Promise.resolve(this.use(cache)) : createTokenCache(options).then((c) => this.use(c));
+    if (cache) {
+      this.use(cache);
+      this.ready = Promise.resolve();
+    } else {
+      this.ready = createTokenCache(options).then((c) => this.use(c));
+    }
     // Surfaced by the first call instead (an unhandled rejection would end the process).
     this.ready.catch(() => {});
   }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { UnsecuredJWT } from 'jose';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CacheEncryption } from './cache-encryption.js';
 import { assertM2MOptions } from './m2m.options.js';
 import { lowQuotaWarnings, parseQuotaHeader, readQuota } from './quota.js';
@@ -66,10 +66,23 @@ describe('Auth0 quota headers', () => {
 });
 
 describe('Retry-After', () => {
+  // RFC 9110 §10.2.3: delay-seconds or an HTTP-date; the answer is seconds either way. A frozen Date
+  // makes the HTTP-date case exact (an answer in milliseconds, or off by one, fails).
+  afterEach(() => vi.useRealTimers());
+
   it('takes delay-seconds and HTTP dates', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(NOW);
     expect(parseRetryAfter('7')).toBe(7);
-    expect(parseRetryAfter(new Date(Date.now() + 30_000).toUTCString())).toBeGreaterThanOrEqual(29);
-    expect(parseRetryAfter('soon')).toBeUndefined();
+    expect(parseRetryAfter(' 120 ')).toBe(120);
+    expect(parseRetryAfter(new Date(NOW + 30_000).toUTCString())).toBe(30);
+    expect(parseRetryAfter('Fri, 15 Jan 2027 08:01:30 GMT')).toBe(90);
+    // A date already past means "now", never a negative wait.
+    expect(parseRetryAfter(new Date(NOW - 5_000).toUTCString())).toBe(0);
+    // Part of a second left is waited in full.
+    vi.setSystemTime(NOW - 400);
+    expect(parseRetryAfter(new Date(NOW + 30_000).toUTCString())).toBe(31);
+    for (const value of ['soon', '', null]) expect(parseRetryAfter(value), String(value)).toBeUndefined();
   });
 });
 

@@ -16,9 +16,12 @@ export interface RedisClient {
   unsubscribe(channel: string): Promise<unknown>;
   /** A new connection with the same options (a subscribed connection can run no other command). */
   duplicate(): RedisClient;
+  // `any[]`: ioredis's own listener type, so that a Redis instance is assignable (public API).
+  /* eslint-disable @typescript-eslint/no-explicit-any -- see above */
   on(event: string, listener: (...args: any[]) => void): unknown;
   once(event: string, listener: (...args: any[]) => void): unknown;
   off(event: string, listener: (...args: any[]) => void): unknown;
+  /* eslint-enable @typescript-eslint/no-explicit-any */
   removeAllListeners(event?: string): unknown;
   quit(): Promise<unknown>;
   disconnect(): void;
@@ -70,7 +73,7 @@ export class RedisConnection {
     client.on('error', (error: Error) => this.markDown(error));
     client.on('ready', () => this.markUp());
     this.firstConnection = new Promise<void>((resolve) => {
-      if (client.status === 'ready') return resolve();
+      if (client.status === 'ready') { resolve(); return; }
       const done = () => {
         clearTimeout(timer);
         client.off('ready', done);

@@ -45,7 +45,7 @@ export class RedisNotifications {
             signalled = false;
             resolve();
           };
-          if (signalled || this.closed) return done();
+          if (signalled || this.closed) { done(); return; }
           timer = setTimeout(done, ms);
           wake = done;
         }),

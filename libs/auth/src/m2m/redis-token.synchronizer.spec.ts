@@ -180,7 +180,7 @@ describe('RedisTokenSynchronizer (one token request per fleet)', () => {
     const fleet = [new M2MTokenService(options), new M2MTokenService(options), new M2MTokenService(options)];
     closers.push(() => Promise.all(fleet.map((s) => s.onModuleDestroy())));
     endpoint.failNext(100, 503);
-    const outcome = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: string; status?: number }) => `${e.code} ${e.status}`);
+    const outcome = (p: Promise<unknown>) => p.then(() => 'ok', (e: unknown) => { const { code, status } = e as { code?: string; status?: number }; return `${code} ${status}`; });
     // At once: one replica asks (3 attempts), the others wait for it and get its failure.
     const first = await Promise.all(fleet.map((s) => outcome(s.getToken({ audience: API }))));
     expect(first).toEqual(Array(3).fill('ERR_M2M_TOKEN_ENDPOINT 503'));

@@ -6,7 +6,7 @@ const token = (accessToken: string): CachedToken => ({ accessToken, tokenType: '
 
 /** A fetch that counts its calls; every pending call settles when told to. */
 function controlledFetch() {
-  let pending: Array<{ resolve(t: CachedToken): void; reject(e: Error): void }> = [];
+  const pending: Array<{ resolve(t: CachedToken): void; reject(e: Error): void }> = [];
   let calls = 0;
   const fetch = () => {
     calls++;
