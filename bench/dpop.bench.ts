@@ -38,7 +38,7 @@ async function guardsWith(issuer: TestIssuer, dpopProof: AuthModuleOptions['dpop
 
 function context(req: object): ExecutionContext {
   return {
-    getHandler: () => DpopBenchController.prototype.guarded,
+    getHandler: () => Reflect.get(DpopBenchController.prototype, 'guarded') as (...args: unknown[]) => unknown,
     getClass: () => DpopBenchController,
     switchToHttp: () => ({ getRequest: () => req, getResponse: () => ({}), getNext: () => undefined }),
     getType: () => 'http',
@@ -105,7 +105,7 @@ const dpopRedis = await perCall('DPoP token (cache hit) + proof, replay store in
 await redis.moduleRef.close();
 
 proofs = await makeProofs();
-const verify = await perCall('jose: import jwk + ES256 compactVerify of one proof', PROOFS, async (i) => {
+await perCall('jose: import jwk + ES256 compactVerify of one proof', PROOFS, async (i) => {
   await compactVerify(proofs[i], await importJWK(jwk, 'ES256'));
 });
 

@@ -131,8 +131,14 @@ async function startServer(spec: AppSpec, env: NodeJS.ProcessEnv): Promise<Serve
   });
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${spec.name}: server did not start within 600 s\n${stderr}`)), 600_000);
-    child.once('message', (m: { port: number }) => (clearTimeout(timer), resolve(m.port)));
-    child.once('exit', (code) => (clearTimeout(timer), reject(new Error(`${spec.name}: server exited with ${code}\n${stderr}`))));
+    child.once('message', (m: { port: number }) => {
+      clearTimeout(timer);
+      resolve(m.port);
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${spec.name}: server exited with ${code}\n${stderr}`));
+    });
   });
   const call = (message: string, reply: string) =>
     new Promise<void>((resolve) => {
@@ -147,7 +153,10 @@ async function startServer(spec: AppSpec, env: NodeJS.ProcessEnv): Promise<Serve
   const stop = () =>
     new Promise<void>((resolve) => {
       const kill = setTimeout(() => child.kill('SIGKILL'), 60_000);
-      child.once('exit', () => (clearTimeout(kill), resolve()));
+      child.once('exit', () => {
+        clearTimeout(kill);
+        resolve();
+      });
       child.disconnect();
     });
   return { pid: child.pid!, url: `http://127.0.0.1:${port}`, child, call, stop, gcEvents };
@@ -160,7 +169,10 @@ async function callgrindControl(server: Server, args: string[]): Promise<string>
   control.stdout.on('data', (d: Buffer) => (out += d.toString()));
   control.stderr.on('data', (d: Buffer) => (out += d.toString()));
   let done = false;
-  const exited = new Promise<number | null>((resolve) => control.once('exit', (code) => ((done = true), resolve(code))));
+  const exited = new Promise<number | null>((resolve) => control.once('exit', (code) => {
+      done = true;
+      resolve(code);
+    }));
   await new Promise((r) => setTimeout(r, 300));
   while (!done) {
     await server.call('ping', 'pong');

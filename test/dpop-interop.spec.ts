@@ -42,6 +42,7 @@ describe.each([
     app = await appOn(provider, { HTTP_PLATFORM: platform });
     url = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
     config = await oidc.discovery(new URL(provider.issuer), CLIENT.clientId, CLIENT.clientSecret, oidc.ClientSecretBasic(CLIENT.clientSecret), {
+      // eslint-disable-next-line @typescript-eslint/no-deprecated -- plain http to loopback test servers is the point here
       execute: [oidc.allowInsecureRequests],
     });
     dpop = oidc.getDPoPHandle(config, await oidc.randomDPoPKeyPair('ES256'));

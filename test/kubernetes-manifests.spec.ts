@@ -12,7 +12,6 @@ const run = promisify(execFile);
 // Kubernetes 1.34 OpenAPI document: its PodSpec has 1.34's hostnameOverride). Offline: the
 // validators are compiled into the package.
 type Validatable = { validate(): void };
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type ModelClass = new (data: any) => Validatable;
 const MODELS: Record<string, () => Promise<ModelClass>> = {
   'v1/ConfigMap': async () => (await import('kubernetes-models/v1/ConfigMap')).ConfigMap,
@@ -24,7 +23,6 @@ const MODELS: Record<string, () => Promise<ModelClass>> = {
   'networking.k8s.io/v1/NetworkPolicy': async () => (await import('kubernetes-models/networking.k8s.io/v1/NetworkPolicy')).NetworkPolicy,
 };
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Manifest = Record<string, any>;
 
 const DIRS = ['base', 'overlays/redis', 'examples/auth0', 'examples/standards-issuer'] as const;
@@ -105,7 +103,7 @@ describe('deploy/kubernetes, rendered by kubectl kustomize', () => {
     const pod = one(docs, 'Deployment').spec.template.spec;
     const config = ofKind(docs, 'ConfigMap').find((c) => c.metadata.name.startsWith('nest-m2m-config'))!;
     const shutdownSeconds = Number(config.data.SHUTDOWN_TIMEOUT_MS) / 1000;
-    const preStopSeconds = pod.containers[0].lifecycle?.preStop?.sleep?.seconds ?? 0;
+    const preStopSeconds = Number(pod.containers[0].lifecycle?.preStop?.sleep?.seconds ?? 0);
     expect(shutdownSeconds).toBeGreaterThan(0);
     expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(preStopSeconds + shutdownSeconds);
     // The ConfigMap the pods read is the generated one (its hashed name).

@@ -25,7 +25,7 @@ export const envSchema = z
     NODE_ENV: z.preprocess(emptyToUndefined, z.enum(['development', 'production', 'test']).default('development')),
     PORT: int(3000, 0, 65535),
     // A second listener for /metrics, /docs and readiness details (unset: all on PORT; 0: any free port).
-    MANAGEMENT_PORT: opt(z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(0).max(65535)),
+    MANAGEMENT_PORT: opt(z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0).max(65535)),
     HOST: z.preprocess(emptyToUndefined, z.string().default('0.0.0.0')),
     HTTP_PLATFORM: z.preprocess(emptyToUndefined, z.enum(['express', 'fastify']).default('fastify')),
     LOG_LEVEL: z.preprocess(emptyToUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
@@ -114,7 +114,8 @@ export function crossFieldProblems(raw: Record<string, unknown>): Array<[variabl
     if (!present(raw.AUDIT_SERVICE_AUDIENCE)) problems.push(['AUDIT_SERVICE_AUDIENCE', 'is required with AUDIT_SERVICE_URL']);
     if (!present(raw.AUTH0_CLIENT_ID)) problems.push(['AUTH0_CLIENT_ID', 'is required with AUDIT_SERVICE_URL (the service calls it with its own M2M token)']);
   }
-  if (present(raw.MANAGEMENT_PORT) && String(raw.MANAGEMENT_PORT).trim() === String(raw.PORT ?? '3000').trim() && String(raw.MANAGEMENT_PORT).trim() !== '0') {
+  const port = (v: unknown) => (typeof v === 'string' ? v.trim() : undefined);
+  if (present(raw.MANAGEMENT_PORT) && port(raw.MANAGEMENT_PORT) !== '0' && port(raw.MANAGEMENT_PORT) === (port(raw.PORT) ?? '3000')) {
     problems.push(['MANAGEMENT_PORT', 'must differ from PORT (unset it to serve everything on PORT)']);
   }
   // Cached tokens are bearer credentials: in plain text, whoever reads Redis can use them and whoever

@@ -60,7 +60,10 @@ export function attachManagementPort(app: INestApplication, env: Env): void {
   api.on('request', (req: IncomingMessage, res: ServerResponse) => (MANAGEMENT_ONLY.test(req.url ?? '/') ? notFound(req, res) : dispatch(req, res)));
 
   const management = createServer((req, res) => {
-    if (!ON_MANAGEMENT_PORT.test(req.url ?? '/')) return notFound(req, res);
+    if (!ON_MANAGEMENT_PORT.test(req.url ?? '/')) {
+      notFound(req, res);
+      return;
+    }
     (req as unknown as Record<symbol, unknown>)[MANAGEMENT_REQUEST] = true;
     dispatch(req, res);
   });

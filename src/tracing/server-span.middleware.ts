@@ -22,10 +22,16 @@ export class ServerSpanMiddleware implements NestMiddleware {
   constructor(@Inject(TRACING) private readonly tracing: Tracing | undefined) {}
 
   use(req: Request, res: ServerResponse, next: () => void): void {
-    if (!this.tracing) return next();
+    if (!this.tracing) {
+      next();
+      return;
+    }
     const path = (req.originalUrl ?? req.url ?? '/').split('?')[0];
     // Probes and scrapes (every few seconds per replica) are not traced, as they are not logged.
-    if (UNTRACED.test(path)) return next();
+    if (UNTRACED.test(path)) {
+      next();
+      return;
+    }
     const parent = propagation.extract(ROOT_CONTEXT, req.headers);
     const method = req.method ?? 'GET';
     const span = tracer.startSpan(

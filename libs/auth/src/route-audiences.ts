@@ -5,7 +5,7 @@ import type { AuthModuleOptions } from './auth.options.js';
 import { InvalidTokenError } from './bearer.errors.js';
 import type { AuthPrincipal } from './principal.js';
 import type { RouteRequirements } from './route-requirements.js';
-import { routeRequirements } from './route-requirements.js';
+import { routeRequirements, type RouteTarget } from './route-requirements.js';
 
 const list = (value: string | string[]) => (Array.isArray(value) ? value : [value]);
 
@@ -37,9 +37,9 @@ export class RouteAudiences implements OnModuleInit {
   onModuleInit(): void {
     const problems: string[] = [];
     for (const wrapper of this.discovery.getControllers()) {
-      const controller = wrapper.metatype as Function | undefined;
+      const controller = wrapper.metatype as RouteTarget | undefined;
       if (typeof controller !== 'function' || !wrapper.instance) continue;
-      const prototype = Object.getPrototypeOf(wrapper.instance) as Record<string, Function>;
+      const prototype = Object.getPrototypeOf(wrapper.instance) as Record<string, RouteTarget>;
       for (const method of this.scanner.getAllMethodNames(prototype)) {
         const route = routeRequirements(this.reflector, prototype[method]!, controller);
         for (const name of route.audiences) {

@@ -14,6 +14,9 @@ export interface RouteRequirements {
   readonly audiences: readonly string[];
 }
 
+/** A route handler or controller class, as ExecutionContext.getHandler() and getClass() return them (internal). */
+export type RouteTarget = Parameters<typeof routeRequirements>[1];
+
 // Decorators are fixed once a class is defined, and the guards ask on every request: each route is
 // read once. Bounded by the number of routes; weak, so classes of discarded test apps can go.
 const byController = new WeakMap<object, WeakMap<object, RouteRequirements>>();

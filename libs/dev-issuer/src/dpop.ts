@@ -46,7 +46,7 @@ export class DpopTokenEndpoint {
     let claims: Record<string, unknown>;
     try {
       const { payload } = await compactVerify(proof, await importJWK(jwk, header.alg as string), { algorithms: [...DPOP_SIGNING_ALGORITHMS] });
-      claims = JSON.parse(Buffer.from(payload).toString('utf8'));
+      claims = JSON.parse(Buffer.from(payload).toString('utf8')) as Record<string, unknown>;
     } catch {
       throw invalidProof('Invalid DPoP proof signature');
     }

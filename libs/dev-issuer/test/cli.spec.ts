@@ -201,7 +201,11 @@ describe('standalone dev issuer', () => {
       child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
       await new Promise<void>((ready, fail) => {
         const timer = setTimeout(() => fail(new Error(`no start-up banner:\n${output}`)), 15_000);
-        child.stdout.on('data', () => output.includes('Get a token:') && (clearTimeout(timer), ready()));
+        child.stdout.on('data', () => {
+          if (!output.includes('Get a token:')) return;
+          clearTimeout(timer);
+          ready();
+        });
         child.once('exit', (code) => fail(new Error(`exited with ${code}:\n${output}`)));
       });
       const url = /Dev issuer: (https:\/\/127\.0\.0\.1:\d+)\//.exec(output)?.[1];

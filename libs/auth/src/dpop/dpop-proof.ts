@@ -108,7 +108,7 @@ export class DpopProofChecker {
     }
     let claims: Record<string, unknown>;
     try {
-      claims = JSON.parse(Buffer.from(payloadBytes).toString('utf8'));
+      claims = JSON.parse(Buffer.from(payloadBytes).toString('utf8')) as Record<string, unknown>;
     } catch {
       throw new InvalidDpopProofError('Malformed DPoP proof claims');
     }

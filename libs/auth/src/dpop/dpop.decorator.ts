@@ -2,6 +2,7 @@ import { SetMetadata } from '@nestjs/common';
 import type { Reflector } from '@nestjs/core';
 import { DPOP_METADATA } from '../auth.constants.js';
 import type { DpopMode } from './dpop.options.js';
+import type { RouteTarget } from '../route-requirements.js';
 
 /**
  * Overrides the AuthModule's `dpop` mode for a route or controller (the method's word wins), e.g.
@@ -15,7 +16,7 @@ export const Dpop = (mode: DpopMode) => SetMetadata(DPOP_METADATA, mode);
 const byController = new WeakMap<object, WeakMap<object, DpopMode | null>>();
 
 /** The route's `@Dpop()` mode, or undefined when it has none. */
-export function routeDpopMode(reflector: Reflector, handler: Function, controller: Function): DpopMode | undefined {
+export function routeDpopMode(reflector: Reflector, handler: RouteTarget, controller: RouteTarget): DpopMode | undefined {
   let byHandler = byController.get(controller);
   if (byHandler === undefined) byController.set(controller, (byHandler = new WeakMap()));
   let mode = byHandler.get(handler);

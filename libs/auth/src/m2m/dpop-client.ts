@@ -53,9 +53,8 @@ export class DpopClientKey {
       const privateJwk = JSON.parse(text) as JWK;
       alg = options.alg ?? privateJwk.alg ?? 'ES256';
       key = (await importJWK(privateJwk, alg)) as CryptoKey;
-      const { d, p, q, dp, dq, qi, ...pub } = privateJwk;
-      void d, void p, void q, void dp, void dq, void qi;
-      jwk = { kty: pub.kty, crv: pub.crv, x: pub.x, y: pub.y, n: pub.n, e: pub.e };
+      // The public members only (never d, p, q, dp, dq, qi).
+      jwk = { kty: privateJwk.kty, crv: privateJwk.crv, x: privateJwk.x, y: privateJwk.y, n: privateJwk.n, e: privateJwk.e };
     } else {
       alg = options.alg ?? 'ES256';
       key = await importPKCS8(text, alg);
