@@ -3,7 +3,13 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     // libs/*/examples: the README samples run as users would run them.
-    include: ['src/**/*.spec.ts', 'test/**/*.spec.ts', 'libs/*/src/**/*.spec.ts', 'libs/*/test/**/*.spec.ts', 'libs/*/examples/**/*.e2e-spec.ts'],
+    include: [
+      'src/**/*.spec.ts',
+      'test/**/*.spec.ts',
+      'libs/*/src/**/*.spec.ts',
+      'libs/*/test/**/*.spec.ts',
+      'libs/*/examples/**/*.e2e-spec.ts',
+    ],
     environment: 'node',
     testTimeout: 30_000,
     hookTimeout: 30_000,

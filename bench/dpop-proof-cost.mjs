@@ -15,14 +15,35 @@ const token = 'a'.repeat(700);
 const ath = createHash('sha256').update(token).digest('base64url');
 const htu = 'http://api.local/guarded';
 const proofs = [];
-for (let i = 0; i < 3 * 100; i++) proofs.push(await new SignJWT({ jti: randomUUID(), htm: 'GET', htu, iat: Math.floor(Date.now() / 1000), ath }).setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk }).sign(privateKey));
-const checker = new DpopProofChecker({ algorithms: ['ES256'], maxAgeSeconds: 3600, clockToleranceSeconds: 5, trustForwardedHeaders: false, maxProofLength: 8192, clock: { now: () => Date.now() } });
+for (let i = 0; i < 3 * 100; i++)
+  proofs.push(
+    await new SignJWT({ jti: randomUUID(), htm: 'GET', htu, iat: Math.floor(Date.now() / 1000), ath })
+      .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk })
+      .sign(privateKey),
+  );
+const checker = new DpopProofChecker({
+  algorithms: ['ES256'],
+  maxAgeSeconds: 3600,
+  clockToleranceSeconds: 5,
+  trustForwardedHeaders: false,
+  maxProofLength: 8192,
+  clock: { now: () => Date.now() },
+});
 const store = new MemoryDpopReplayStore();
-const key = await importJWK(jwk, "ES256");
+const key = await importJWK(jwk, 'ES256');
 for (let i = 0; i < N; i++) {
   const dpop = proofs[i];
-  const req = { method: 'GET', originalUrl: '/guarded', headers: { host: 'api.local', dpop }, rawHeaders: ['Host', 'api.local', 'DPoP', dpop], socket: {} };
-  if (process.argv[3] === "verify") { await compactVerify(dpop, key); continue; }
+  const req = {
+    method: 'GET',
+    originalUrl: '/guarded',
+    headers: { host: 'api.local', dpop },
+    rawHeaders: ['Host', 'api.local', 'DPoP', dpop],
+    socket: {},
+  };
+  if (process.argv[3] === 'verify') {
+    await compactVerify(dpop, key);
+    continue;
+  }
   const p = await checker.check(req, token, jkt);
   if (!(await store.claim(replayId(p.jkt, p.jti), 60000))) throw new Error('replay');
 }

@@ -29,9 +29,14 @@ class DpopBenchController {
 }
 
 async function guardsWith(issuer: TestIssuer, dpopProof: AuthModuleOptions['dpopProof']) {
-  @Module({ imports: [AuthModule.forRoot({ issuer: issuer.issuer, audience: issuer.audience, globalGuards: true, dpopProof })], controllers: [DpopBenchController] })
+  @Module({
+    imports: [AuthModule.forRoot({ issuer: issuer.issuer, audience: issuer.audience, globalGuards: true, dpopProof })],
+    controllers: [DpopBenchController],
+  })
   class DpopBenchModule {}
-  const moduleRef = await Test.createTestingModule({ imports: [DpopBenchModule] }).setLogger(false as never).compile();
+  const moduleRef = await Test.createTestingModule({ imports: [DpopBenchModule] })
+    .setLogger(false as never)
+    .compile();
   await moduleRef.get(KeySource).warm();
   return { moduleRef, jwt: moduleRef.get(JwtAuthGuard), scopes: moduleRef.get(ScopesGuard) };
 }
@@ -95,13 +100,17 @@ const bearer = await perCall('Bearer token, verified-token cache hit', 100_000, 
 let proofs = await makeProofs();
 await run(memory, request(`DPoP ${boundToken}`, proofs[0])); // token into the cache; warm-up
 proofs = await makeProofs();
-const dpopMemory = await perCall('DPoP token (cache hit) + proof, replay store in memory', PROOFS, (i) => run(memory, request(`DPoP ${boundToken}`, proofs[i])));
+const dpopMemory = await perCall('DPoP token (cache hit) + proof, replay store in memory', PROOFS, (i) =>
+  run(memory, request(`DPoP ${boundToken}`, proofs[i])),
+);
 await memory.moduleRef.close();
 
 const redis = await guardsWith(issuer, { replayStore: 'redis://127.0.0.1:6379', replayKeyPrefix: `bench:dpop:${randomUUID()}:` });
 proofs = await makeProofs();
 await run(redis, request(`DPoP ${boundToken}`, proofs[0]));
-const dpopRedis = await perCall('DPoP token (cache hit) + proof, replay store in Redis', PROOFS - 1, (i) => run(redis, request(`DPoP ${boundToken}`, proofs[i + 1])));
+const dpopRedis = await perCall('DPoP token (cache hit) + proof, replay store in Redis', PROOFS - 1, (i) =>
+  run(redis, request(`DPoP ${boundToken}`, proofs[i + 1])),
+);
 await redis.moduleRef.close();
 
 proofs = await makeProofs();
@@ -111,7 +120,11 @@ await perCall('jose: import jwk + ES256 compactVerify of one proof', PROOFS, asy
 
 const imported = await importJWK(jwk, 'ES256');
 proofs = await makeProofs();
-const bareVerify = await perCall('jose: ES256 compactVerify of one proof, key imported once', PROOFS, (i) => compactVerify(proofs[i], imported));
+const bareVerify = await perCall('jose: ES256 compactVerify of one proof, key imported once', PROOFS, (i) =>
+  compactVerify(proofs[i], imported),
+);
 
-console.log(`\nDPoP adds ${(dpopMemory - bearer).toFixed(1)} µs per request in memory (${((dpopMemory - bearer) / bareVerify).toFixed(2)}x one bare ES256 verify), ${(dpopRedis - bearer).toFixed(1)} µs with the Redis replay store`);
+console.log(
+  `\nDPoP adds ${(dpopMemory - bearer).toFixed(1)} µs per request in memory (${((dpopMemory - bearer) / bareVerify).toFixed(2)}x one bare ES256 verify), ${(dpopRedis - bearer).toFixed(1)} µs with the Redis replay store`,
+);
 await issuer.close();

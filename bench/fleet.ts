@@ -203,7 +203,14 @@ async function worker(id: number, base: string, token: string): Promise<void> {
     if (put.status !== 201) continue;
     const del = await timed(`${base}/internal/documents/${doc}`, { method: 'DELETE', headers: auth });
     const moved = del.status === 404 && del.upstream !== null && del.upstream !== put.upstream;
-    samples.push({ phase: phase, op: 'delete', ms: del.ms, ok: del.status === 200 || moved, moved, detail: del.error ?? String(del.status) });
+    samples.push({
+      phase: phase,
+      op: 'delete',
+      ms: del.ms,
+      ok: del.status === 200 || moved,
+      moved,
+      detail: del.error ?? String(del.status),
+    });
   }
 }
 
@@ -311,7 +318,14 @@ async function main(): Promise<void> {
     workers: WORKERS,
     preStopMs: PRESTOP_MS,
     elapsedMs: elapsed,
-    requests: { sent: measured.length, reads: byOp('read'), puts: byOp('put'), deletes: byOp('delete'), failed: failed.length, moved: measured.filter((s) => s.moved).length },
+    requests: {
+      sent: measured.length,
+      reads: byOp('read'),
+      puts: byOp('put'),
+      deletes: byOp('delete'),
+      failed: failed.length,
+      moved: measured.filter((s) => s.moved).length,
+    },
     failures: Object.fromEntries(failureKinds),
     proxyErrors,
     issuer: {
@@ -334,15 +348,30 @@ async function main(): Promise<void> {
   writeFileSync(join(ROOT, '.tmp/fleet.json'), JSON.stringify(report, null, 2));
 
   const f1 = (n: number) => n.toFixed(1);
-  console.log(`fleet: ${REPLICAS} replicas behind a round-robin proxy, shared Redis, ${WORKERS} workers, ${NO_PRESTOP ? `no preStop pause: SIGTERM, then out of rotation ${PROPAGATION_MS} ms later` : `preStop pause ${PRESTOP_MS} ms`}`);
-  console.log(`  requests sent     ${report.requests.sent} (reads ${report.requests.reads}, PUT ${report.requests.puts}, DELETE ${report.requests.deletes}) in ${f1(elapsed / 1000)} s`);
-  console.log(`  failed            ${failed.length}${failed.length ? ` ${JSON.stringify(report.failures)}` : ''}; proxy errors ${proxyErrors}; DELETEs answered by another replica (404, not counted) ${report.requests.moved}`);
-  console.log(`  issuer at boot    ${afterBoot.tokenRequests} token requests, ${afterBoot.jwksFetches} JWKS fetches, ${afterBoot.discoveryFetches} discovery fetches (${REPLICAS} replicas)`);
-  console.log(`  issuer under load ${counters.tokenRequests} token requests ${JSON.stringify(counters.tokenRequestsByClient)}, ${counters.jwksFetches} JWKS fetches, ${counters.discoveryFetches} discovery fetches (${REPLICAS} restarts)`);
-  console.log(`  latency steady    p50 ${f1(report.latencyMs.steady.p50)} ms, p99 ${f1(report.latencyMs.steady.p99)} ms (${steady.length} requests)`);
-  console.log(`  latency restarts  p50 ${f1(report.latencyMs.restarts.p50)} ms, p99 ${f1(report.latencyMs.restarts.p99)} ms (${during.length} requests over ${f1(restartMs / 1000)} s)`);
+  console.log(
+    `fleet: ${REPLICAS} replicas behind a round-robin proxy, shared Redis, ${WORKERS} workers, ${NO_PRESTOP ? `no preStop pause: SIGTERM, then out of rotation ${PROPAGATION_MS} ms later` : `preStop pause ${PRESTOP_MS} ms`}`,
+  );
+  console.log(
+    `  requests sent     ${report.requests.sent} (reads ${report.requests.reads}, PUT ${report.requests.puts}, DELETE ${report.requests.deletes}) in ${f1(elapsed / 1000)} s`,
+  );
+  console.log(
+    `  failed            ${failed.length}${failed.length ? ` ${JSON.stringify(report.failures)}` : ''}; proxy errors ${proxyErrors}; DELETEs answered by another replica (404, not counted) ${report.requests.moved}`,
+  );
+  console.log(
+    `  issuer at boot    ${afterBoot.tokenRequests} token requests, ${afterBoot.jwksFetches} JWKS fetches, ${afterBoot.discoveryFetches} discovery fetches (${REPLICAS} replicas)`,
+  );
+  console.log(
+    `  issuer under load ${counters.tokenRequests} token requests ${JSON.stringify(counters.tokenRequestsByClient)}, ${counters.jwksFetches} JWKS fetches, ${counters.discoveryFetches} discovery fetches (${REPLICAS} restarts)`,
+  );
+  console.log(
+    `  latency steady    p50 ${f1(report.latencyMs.steady.p50)} ms, p99 ${f1(report.latencyMs.steady.p99)} ms (${steady.length} requests)`,
+  );
+  console.log(
+    `  latency restarts  p50 ${f1(report.latencyMs.restarts.p50)} ms, p99 ${f1(report.latencyMs.restarts.p99)} ms (${during.length} requests over ${f1(restartMs / 1000)} s)`,
+  );
   const exitsOk = restarts.every((r) => r.exitCode === 0) && finalExits.every((c) => c === 0);
-  for (const r of restarts) console.log(`  ${r.replica}: SIGTERM → exit ${r.exitCode} in ${r.drainMs} ms; new process ready in ${r.readyMs} ms`);
+  for (const r of restarts)
+    console.log(`  ${r.replica}: SIGTERM → exit ${r.exitCode} in ${r.drainMs} ms; new process ready in ${r.readyMs} ms`);
   console.log(`fleet: ${failed.length} of ${measured.length} requests failed; replicas exited ${exitsOk ? 'all 0' : 'NOT all 0'}`);
   process.exit(failed.length === 0 && exitsOk ? 0 : 1);
 }

@@ -58,7 +58,9 @@ console.log(`node ${process.version}; ${ITERATIONS} iterations per cache-hit fig
 const token = await issuer.controls.issueToken({ clientId: 'documents-caller', audience: DOCUMENTS_API_AUDIENCE });
 const hit = await perCall('global guards, verified-token cache hit', ITERATIONS, () => guarded(token));
 
-const fresh = await Promise.all(Array.from({ length: 2000 }, () => issuer.controls.issueToken({ clientId: 'documents-caller', audience: DOCUMENTS_API_AUDIENCE })));
+const fresh = await Promise.all(
+  Array.from({ length: 2000 }, () => issuer.controls.issueToken({ clientId: 'documents-caller', audience: DOCUMENTS_API_AUDIENCE })),
+);
 cache.clear();
 // Each call a token never seen before: perCall's warm-up uses the same list, so clear the cache first.
 const miss = await perCall('global guards, first verification (cache miss, RSA verify)', fresh.length, (i) => {
@@ -80,6 +82,8 @@ const textbook = await perCall('PEM parse + RSA-2048 verify (the textbook path)'
   createVerify('RSA-SHA256').update(`${h}.${p}`).verify(createPublicKey(pem), sig);
 });
 
-console.log(`\ncache hit vs textbook key work: ${(textbook / hit).toFixed(0)}x cheaper; a miss costs ${(miss / rsa).toFixed(1)}x one RSA verify`);
+console.log(
+  `\ncache hit vs textbook key work: ${(textbook / hit).toFixed(0)}x cheaper; a miss costs ${(miss / rsa).toFixed(1)}x one RSA verify`,
+);
 await moduleRef.close();
 await issuer.close();

@@ -111,7 +111,10 @@ function measure(spec: LoadSpec): Promise<LoadResult> {
     const limit = setTimeout(() => child.kill('SIGKILL'), (spec.warmupSeconds + spec.durationSeconds + 60) * 1000);
     child.once('exit', (code) => {
       clearTimeout(limit);
-      if (code !== 0) { reject(new Error(`load generator exited with ${code}`)); return; }
+      if (code !== 0) {
+        reject(new Error(`load generator exited with ${code}`));
+        return;
+      }
       resolve(JSON.parse(out.trim().split('\n').pop()!) as LoadResult);
     });
   });
@@ -167,7 +170,9 @@ async function main(): Promise<void> {
   console.log(
     `node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model}), taskset ${hasTaskset ? 'yes: servers on core 0, load on core 1' : 'not available'}`,
   );
-  console.log(`${ROUNDS} rounds of ${DURATION} s measurements after ${WARMUP} s warm-up, ${CONNECTIONS} connections; figures are medians over the rounds\n`);
+  console.log(
+    `${ROUNDS} rounds of ${DURATION} s measurements after ${WARMUP} s warm-up, ${CONNECTIONS} connections; figures are medians over the rounds\n`,
+  );
 
   const measured: Row[] = [];
   for (const app of APPS) {
@@ -186,16 +191,16 @@ async function main(): Promise<void> {
         [`guarded, ${DISTINCT} distinct tokens`, { ...base, path: app.guarded, tokens: { kind: 'file', path: tokensFile } }],
       ];
       for (let round = 0; round < ROUNDS; round++) {
-       for (const [scenario, spec] of [...scenarios.slice(round % 3), ...scenarios.slice(0, round % 3)]) {
-        const cpuBefore = await server.cpuMicros();
-        const result = await measure(spec);
-        const cpuPerRequest = ((await server.cpuMicros()) - cpuBefore) / (result.requests + result.warmupRequests);
-        measured.push({ app: app.name, scenario, result, cpuPerRequest });
-        const bad = result.non2xx + result.errors + result.timeouts;
-        console.log(
-          `${app.name.padEnd(16)} ${scenario.padEnd(30)} ${fmt(result.rps).padStart(8)} req/s  p50 ${fmt(result.p50, 2).padStart(6)} ms  p99 ${fmt(result.p99, 2).padStart(6)} ms  cpu ${fmt(cpuPerRequest, 1).padStart(6)} µs/req${bad ? `  (${bad} non-2xx/errors!)` : ''}`,
-        );
-       }
+        for (const [scenario, spec] of [...scenarios.slice(round % 3), ...scenarios.slice(0, round % 3)]) {
+          const cpuBefore = await server.cpuMicros();
+          const result = await measure(spec);
+          const cpuPerRequest = ((await server.cpuMicros()) - cpuBefore) / (result.requests + result.warmupRequests);
+          measured.push({ app: app.name, scenario, result, cpuPerRequest });
+          const bad = result.non2xx + result.errors + result.timeouts;
+          console.log(
+            `${app.name.padEnd(16)} ${scenario.padEnd(30)} ${fmt(result.rps).padStart(8)} req/s  p50 ${fmt(result.p50, 2).padStart(6)} ms  p99 ${fmt(result.p99, 2).padStart(6)} ms  cpu ${fmt(cpuPerRequest, 1).padStart(6)} µs/req${bad ? `  (${bad} non-2xx/errors!)` : ''}`,
+          );
+        }
       }
     } finally {
       await server.stop();
@@ -207,10 +212,14 @@ async function main(): Promise<void> {
   const find = (app: string, prefix: string) => rows.find((r) => r.app === app && r.scenario.startsWith(prefix))?.result;
   console.log('\n| app | route | req/s | p50 ms | p99 ms | server CPU µs/req |\n|---|---|---:|---:|---:|---:|');
   for (const r of rows) {
-    console.log(`| ${r.app} | ${r.scenario} | ${fmt(r.result.rps)} | ${fmt(r.result.p50, 2)} | ${fmt(r.result.p99, 2)} | ${fmt(r.cpuPerRequest, 1)} |`);
+    console.log(
+      `| ${r.app} | ${r.scenario} | ${fmt(r.result.rps)} | ${fmt(r.result.p50, 2)} | ${fmt(r.result.p99, 2)} | ${fmt(r.cpuPerRequest, 1)} |`,
+    );
   }
 
-  console.log('\n| app | guarded/unguarded, repeated | guarded/unguarded, distinct | p99 guarded/unguarded (repeated) |\n|---|---:|---:|---:|');
+  console.log(
+    '\n| app | guarded/unguarded, repeated | guarded/unguarded, distinct | p99 guarded/unguarded (repeated) |\n|---|---:|---:|---:|',
+  );
   for (const app of APPS) {
     const u = find(app.name, 'unguarded');
     const g = find(app.name, 'guarded, repeated');
@@ -233,9 +242,13 @@ async function main(): Promise<void> {
   }
   if (targets.length) {
     console.log('\n| target | measured | wanted | met |\n|---|---:|---|---|');
-    for (const [what, value, wantedText, met] of targets) console.log(`| ${what} | ${fmt(value, 2)} | ${wantedText} | ${met ? 'yes' : 'NO'} |`);
+    for (const [what, value, wantedText, met] of targets)
+      console.log(`| ${what} | ${fmt(value, 2)} | ${wantedText} | ${met ? 'yes' : 'NO'} |`);
   }
-  writeFileSync(join('.tmp', 'bench-http.json'), JSON.stringify({ node: process.version, duration: DURATION, warmup: WARMUP, connections: CONNECTIONS, rows, targets }, null, 2));
+  writeFileSync(
+    join('.tmp', 'bench-http.json'),
+    JSON.stringify({ node: process.version, duration: DURATION, warmup: WARMUP, connections: CONNECTIONS, rows, targets }, null, 2),
+  );
 }
 
 await main();

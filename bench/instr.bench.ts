@@ -117,7 +117,13 @@ async function startServer(spec: AppSpec, env: NodeJS.ProcessEnv): Promise<Serve
     execPath: 'valgrind',
     execArgv: valgrind,
     // Valgrind slows the server ~50x: generous HTTP timeouts, or idle keep-alive sockets are reset.
-    env: { ...env, HTTP_HEADERS_TIMEOUT_MS: '600000', HTTP_REQUEST_TIMEOUT_MS: '600000', HTTP_KEEP_ALIVE_TIMEOUT_MS: '600000', ...spec.env },
+    env: {
+      ...env,
+      HTTP_HEADERS_TIMEOUT_MS: '600000',
+      HTTP_REQUEST_TIMEOUT_MS: '600000',
+      HTTP_KEEP_ALIVE_TIMEOUT_MS: '600000',
+      ...spec.env,
+    },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   let stderr = '';
@@ -169,10 +175,12 @@ async function callgrindControl(server: Server, args: string[]): Promise<string>
   control.stdout.on('data', (d: Buffer) => (out += d.toString()));
   control.stderr.on('data', (d: Buffer) => (out += d.toString()));
   let done = false;
-  const exited = new Promise<number | null>((resolve) => control.once('exit', (code) => {
+  const exited = new Promise<number | null>((resolve) =>
+    control.once('exit', (code) => {
       done = true;
       resolve(code);
-    }));
+    }),
+  );
   await new Promise((r) => setTimeout(r, 300));
   while (!done) {
     await server.call('ping', 'pong');
@@ -188,10 +196,14 @@ async function drive(url: string, path: string, tokens: string[], n: number, sta
   let next = 0;
   const one = (i: number) =>
     new Promise<void>((resolve, reject) => {
-      const req = request(`${url}${path}`, { agent, headers: { authorization: `Bearer ${tokens[(start + i) % tokens.length]}` } }, (res) => {
-        res.resume();
-        res.once('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`${path} answered ${res.statusCode}`))));
-      });
+      const req = request(
+        `${url}${path}`,
+        { agent, headers: { authorization: `Bearer ${tokens[(start + i) % tokens.length]}` } },
+        (res) => {
+          res.resume();
+          res.once('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`${path} answered ${res.statusCode}`))));
+        },
+      );
       req.once('error', reject);
       req.end();
     });
@@ -233,29 +245,34 @@ async function measureApp(spec: AppSpec, env: NodeJS.ProcessEnv, token: string, 
   const t0 = Date.now();
   const server = await startServer(spec, env);
   try {
-    for (const scenario of spec.scenarios) for (let rep = 0; rep < REPEAT; rep++) {
-      const tokens = scenario.tokens === 'distinct' ? distinct : [token];
-      // Warm-up: V8 optimises hot functions by call counts, not time, so a fixed count warms alike
-      // under valgrind; at least one pass over the distinct tokens fills the verified-token cache.
-      if (rep === 0) await drive(server.url, scenario.path, tokens, Math.max(WARMUP, scenario.tokens === 'distinct' ? DISTINCT + 200 : 0));
-      await server.call('gc', 'gcDone');
-      const before = new Set(dumpFiles(spec.name));
-      await callgrindControl(server, ['-z']);
-      const gcBefore = { ...server.gcEvents };
-      await drive(server.url, scenario.path, tokens, REQUESTS, 7);
-      const gcs = { scavenge: server.gcEvents.scavenge - gcBefore.scavenge, markCompact: server.gcEvents.markCompact - gcBefore.markCompact };
-      const hint = `case-${spec.name}-${scenario.name.replace(/[^a-z0-9]+/gi, '-')}`;
-      await callgrindControl(server, [`--dump=${hint}`]);
-      const created = dumpFiles(spec.name).filter((f) => !before.has(f));
-      const main = created.filter((f) => /-0*1$/.test(f));
-      if (main.length !== 1) throw new Error(`${spec.name}: expected one new main-thread dump, found ${created.join(', ') || 'none'}`);
-      const perRequest = instructionsIn(join(OUT_DIR, main[0]!)) / REQUESTS;
-      const otherThreads = created.filter((f) => f !== main[0]).reduce((n, f) => n + instructionsIn(join(OUT_DIR, f)), 0) / REQUESTS;
-      rows.push({ app: spec.name, scenario: scenario.name, instructionsPerRequest: perRequest, otherThreads, gcs });
-      console.log(
-        `${spec.name.padEnd(16)} ${scenario.name.padEnd(22)} ${fmtM(perRequest).padStart(10)} instructions/request  (other threads ${fmtM(otherThreads)}; ${gcs.scavenge} scavenges, ${gcs.markCompact} mark-compacts; ${main[0]})`,
-      );
-    }
+    for (const scenario of spec.scenarios)
+      for (let rep = 0; rep < REPEAT; rep++) {
+        const tokens = scenario.tokens === 'distinct' ? distinct : [token];
+        // Warm-up: V8 optimises hot functions by call counts, not time, so a fixed count warms alike
+        // under valgrind; at least one pass over the distinct tokens fills the verified-token cache.
+        if (rep === 0)
+          await drive(server.url, scenario.path, tokens, Math.max(WARMUP, scenario.tokens === 'distinct' ? DISTINCT + 200 : 0));
+        await server.call('gc', 'gcDone');
+        const before = new Set(dumpFiles(spec.name));
+        await callgrindControl(server, ['-z']);
+        const gcBefore = { ...server.gcEvents };
+        await drive(server.url, scenario.path, tokens, REQUESTS, 7);
+        const gcs = {
+          scavenge: server.gcEvents.scavenge - gcBefore.scavenge,
+          markCompact: server.gcEvents.markCompact - gcBefore.markCompact,
+        };
+        const hint = `case-${spec.name}-${scenario.name.replace(/[^a-z0-9]+/gi, '-')}`;
+        await callgrindControl(server, [`--dump=${hint}`]);
+        const created = dumpFiles(spec.name).filter((f) => !before.has(f));
+        const main = created.filter((f) => /-0*1$/.test(f));
+        if (main.length !== 1) throw new Error(`${spec.name}: expected one new main-thread dump, found ${created.join(', ') || 'none'}`);
+        const perRequest = instructionsIn(join(OUT_DIR, main[0]!)) / REQUESTS;
+        const otherThreads = created.filter((f) => f !== main[0]).reduce((n, f) => n + instructionsIn(join(OUT_DIR, f)), 0) / REQUESTS;
+        rows.push({ app: spec.name, scenario: scenario.name, instructionsPerRequest: perRequest, otherThreads, gcs });
+        console.log(
+          `${spec.name.padEnd(16)} ${scenario.name.padEnd(22)} ${fmtM(perRequest).padStart(10)} instructions/request  (other threads ${fmtM(otherThreads)}; ${gcs.scavenge} scavenges, ${gcs.markCompact} mark-compacts; ${main[0]})`,
+        );
+      }
   } finally {
     await server.stop();
   }
@@ -287,7 +304,9 @@ async function main(): Promise<void> {
   );
   const env = { ...process.env, BENCH_ISSUER: issuer.issuer, BENCH_AUDIENCE: DOCUMENTS_API_AUDIENCE, BENCH_JWKS_URI: issuer.jwksUri };
   const valgrindVersion = spawnSync('valgrind', ['--version']).stdout.toString().trim();
-  console.log(`node ${process.version}, ${valgrindVersion}, ${cpus()[0]?.model}; ${WARMUP} warm-up + ${REQUESTS} measured requests per scenario, concurrency ${CONCURRENCY}\n`);
+  console.log(
+    `node ${process.version}, ${valgrindVersion}, ${cpus()[0]?.model}; ${WARMUP} warm-up + ${REQUESTS} measured requests per scenario, concurrency ${CONCURRENCY}\n`,
+  );
 
   const rows: Row[] = [];
   try {
@@ -318,7 +337,10 @@ async function main(): Promise<void> {
   }
   const seconds = (Date.now() - started) / 1000;
   console.log(`\n${seconds.toFixed(0)} s in all`);
-  writeFileSync(join(root, '.tmp', `bench-instr-${process.pid}.json`), JSON.stringify({ node: process.version, requests: REQUESTS, warmup: WARMUP, concurrency: CONCURRENCY, rows, seconds }, null, 2));
+  writeFileSync(
+    join(root, '.tmp', `bench-instr-${process.pid}.json`),
+    JSON.stringify({ node: process.version, requests: REQUESTS, warmup: WARMUP, concurrency: CONCURRENCY, rows, seconds }, null, 2),
+  );
   if (CHECK && failed > 0) {
     console.error(`${failed} instruction-count ratio(s) above their bound (bench/instr-bounds.json): a per-request cost regressed`);
     process.exitCode = 1;

@@ -81,7 +81,13 @@ process.on('message', (m: unknown) => {
   if (m === 'stats') {
     const ms = (ns: number) => ns / 1e6;
     process.send!({
-      stats: { rss: process.memoryUsage.rss(), heapUsed: process.memoryUsage().heapUsed, loopP50: ms(loopDelay.percentile(50)), loopP99: ms(loopDelay.percentile(99)), loopMax: ms(loopDelay.max) },
+      stats: {
+        rss: process.memoryUsage.rss(),
+        heapUsed: process.memoryUsage().heapUsed,
+        loopP50: ms(loopDelay.percentile(50)),
+        loopP99: ms(loopDelay.percentile(99)),
+        loopMax: ms(loopDelay.max),
+      },
     });
     loopDelay.reset();
   }

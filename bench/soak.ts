@@ -143,11 +143,15 @@ async function main(): Promise<number> {
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   const get = (token: string | undefined) =>
     new Promise<{ status: number; challenge: string }>((resolve, reject) => {
-      const req = request(`${origin}${ROUTE}`, { agent, headers: token ? { authorization: `Bearer ${token}` } : {}, timeout: REQUEST_TIMEOUT_MS }, (res) => {
-        res.resume();
-        res.once('end', () => resolve({ status: res.statusCode ?? -1, challenge: res.headers['www-authenticate'] ?? '' }));
-        res.once('error', reject);
-      });
+      const req = request(
+        `${origin}${ROUTE}`,
+        { agent, headers: token ? { authorization: `Bearer ${token}` } : {}, timeout: REQUEST_TIMEOUT_MS },
+        (res) => {
+          res.resume();
+          res.once('end', () => resolve({ status: res.statusCode ?? -1, challenge: res.headers['www-authenticate'] ?? '' }));
+          res.once('error', reject);
+        },
+      );
       req.once('timeout', () => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)));
       req.once('error', reject);
       req.end();
@@ -182,7 +186,12 @@ async function main(): Promise<number> {
       case 'valid': {
         // Mostly reused tokens (the cache path), some fresh (full verification), across every key.
         // During the warm-up, one pass over the pool in order fills the verified-token cache to its bound.
-        const token = warmupNext < pool.length && now() < measureFrom ? pool[warmupNext++]! : Math.random() < 0.02 ? await issue() : pool[Math.floor(Math.random() * pool.length)]!;
+        const token =
+          warmupNext < pool.length && now() < measureFrom
+            ? pool[warmupNext++]!
+            : Math.random() < 0.02
+              ? await issue()
+              : pool[Math.floor(Math.random() * pool.length)]!;
         if (pool.length < 50_000 && Math.random() < 0.5) pool.push(token);
         return { token, kid: decode(token).header.kid as string };
       }
@@ -304,7 +313,8 @@ async function main(): Promise<number> {
       tally.total++;
       if (!ok) {
         tally.wrong++;
-        if (wrongSamples.length < 20) wrongSamples.push(`${kind} → ${status} at ${((sentAt - started) / 1000).toFixed(1)} s (outage ${wasOutage})`);
+        if (wrongSamples.length < 20)
+          wrongSamples.push(`${kind} → ${status} at ${((sentAt - started) / 1000).toFixed(1)} s (outage ${wasOutage})`);
       }
     }
   }
@@ -318,7 +328,10 @@ async function main(): Promise<number> {
   agent.destroy();
   await issuer.close();
 
-  const startWindow = statsLog.filter((x) => x.t >= measureFrom).slice(0, 5).map((x) => x.s);
+  const startWindow = statsLog
+    .filter((x) => x.t >= measureFrom)
+    .slice(0, 5)
+    .map((x) => x.s);
   const endWindow = statsLog.slice(-5).map((x) => x.s);
   const rssStart = median(startWindow.map((s) => s.rss));
   const rssEnd = median(endWindow.map((s) => s.rss));
@@ -330,13 +343,17 @@ async function main(): Promise<number> {
   for (const [k, n] of [...tally.byKind].sort()) console.log(`  ${k.padEnd(20)} ${n}`);
   console.log(`\nrequests ${tally.total}, wrong answers ${tally.wrong}`);
   for (const w of wrongSamples) console.log(`  wrong: ${w}`);
-  console.log(`RSS after warm-up ${mb(rssStart)}, at end ${mb(rssEnd)}, growth ${(growth * 100).toFixed(1)} % (limit ${RSS_LIMIT * 100} %)`);
-  console.log(`heap used after warm-up ${mb(median(startWindow.map((s) => s.heapUsed)))}, at end ${mb(median(endWindow.map((s) => s.heapUsed)))}`);
+  console.log(
+    `RSS after warm-up ${mb(rssStart)}, at end ${mb(rssEnd)}, growth ${(growth * 100).toFixed(1)} % (limit ${RSS_LIMIT * 100} %)`,
+  );
+  console.log(
+    `heap used after warm-up ${mb(median(startWindow.map((s) => s.heapUsed)))}, at end ${mb(median(endWindow.map((s) => s.heapUsed)))}`,
+  );
   console.log(`event-loop delay after warm-up: ${loop(startWindow)}; at end: ${loop(endWindow)}`);
   // Every key must have been served: within a cooldown (+5 s) of publication, or of the outage's end.
   let unlearned = 0;
   for (const [kid, k] of keys) {
-    const due = (k.duringOutage ? outageEndedAt ?? Infinity : k.publishedAt) + COOLDOWN_MS + 5000;
+    const due = (k.duringOutage ? (outageEndedAt ?? Infinity) : k.publishedAt) + COOLDOWN_MS + 5000;
     if (k.first200At === undefined ? due < statsLog.at(-1)!.t : k.first200At > due) {
       unlearned++;
       console.log(`key ${kid}: no 200 within ${(COOLDOWN_MS + 5000) / 1000} s of being usable`);

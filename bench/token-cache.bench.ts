@@ -37,7 +37,12 @@ async function main(): Promise<void> {
   const issuer = await startDevIssuer({ enableTestControls: true });
   const secret = issuer.config.clients.find((c) => c.clientId === 'nest-m2m-service')!.clientSecret!;
   const prefix = `nest-m2m-bench:${randomBytes(4).toString('hex')}:`;
-  const base: M2MModuleOptions = { dialect: 'auth0', tokenEndpoint: issuer.tokenEndpoint, clientId: 'nest-m2m-service', clientSecret: secret };
+  const base: M2MModuleOptions = {
+    dialect: 'auth0',
+    tokenEndpoint: issuer.tokenEndpoint,
+    clientId: 'nest-m2m-service',
+    clientSecret: secret,
+  };
   const redisOptions = { cacheUrl: REDIS_URL, cacheKeyPrefix: prefix };
   const rows: string[] = [];
 
@@ -55,13 +60,17 @@ async function main(): Promise<void> {
   issuer.controls.resetCounters();
   const memory = new M2MTokenService(base);
   await Promise.all(Array.from({ length: BURST }, () => memory.getToken({ audience: AUDIT_API_AUDIENCE })));
-  rows.push(`cold burst of ${BURST} concurrent calls, one memory-cache process: ${issuer.controls.counters().tokenRequests} token request(s)`);
+  rows.push(
+    `cold burst of ${BURST} concurrent calls, one memory-cache process: ${issuer.controls.counters().tokenRequests} token request(s)`,
+  );
   await memory.onModuleDestroy();
 
   issuer.controls.resetCounters();
   const fleet = Array.from({ length: 10 }, () => new M2MTokenService({ ...base, cacheUrl: REDIS_URL, cacheKeyPrefix: `${prefix}fleet:` }));
   await Promise.all(fleet.flatMap((s) => Array.from({ length: BURST / 10 }, () => s.getToken({ audience: AUDIT_API_AUDIENCE }))));
-  rows.push(`cold burst of ${BURST} concurrent calls over 10 Redis-sharing instances: ${issuer.controls.counters().tokenRequests} token request(s)`);
+  rows.push(
+    `cold burst of ${BURST} concurrent calls over 10 Redis-sharing instances: ${issuer.controls.counters().tokenRequests} token request(s)`,
+  );
   await Promise.all(fleet.map((s) => s.onModuleDestroy()));
 
   const redis = new Redis(REDIS_URL);

@@ -6,7 +6,10 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 const libs = ['libs/auth', 'libs/dev-issuer'];
-const out = execFileSync('npm', ['pack', '--dry-run', '--json', ...libs.flatMap((l) => ['-w', l])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+const out = execFileSync('npm', ['pack', '--dry-run', '--json', ...libs.flatMap((l) => ['-w', l])], {
+  encoding: 'utf8',
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
 const packed = JSON.parse(out);
 let missing = 0;
 for (const lib of libs) {

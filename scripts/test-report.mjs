@@ -19,9 +19,7 @@ for (const file of process.argv.slice(2)) {
     continue;
   }
   // A file that fails to load has no assertion results but counts as a failure.
-  const brokenFiles = report.testResults.filter(
-    (t) => t.status === 'failed' && t.assertionResults.length === 0,
-  );
+  const brokenFiles = report.testResults.filter((t) => t.status === 'failed' && t.assertionResults.length === 0);
   const p = report.numPassedTests;
   const f = report.numFailedTests + brokenFiles.length;
   passed += p;
@@ -34,9 +32,7 @@ for (const file of process.argv.slice(2)) {
     }
     for (const test of suite.assertionResults) {
       if (test.status !== 'failed') continue;
-      failures.push(
-        `${file} ${name} > ${test.fullName}: ${firstLines(test.failureMessages.join('\n'))}`,
-      );
+      failures.push(`${file} ${name} > ${test.fullName}: ${firstLines(test.failureMessages.join('\n'))}`);
     }
   }
 }

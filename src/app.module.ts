@@ -103,9 +103,19 @@ function m2mModule(appConfig: AppConfig): DynamicModule {
         cacheKeyPrefix: config.env.TOKEN_CACHE_KEY_PREFIX,
         cacheEncryptionKey: config.env.TOKEN_CACHE_ENCRYPTION_KEY,
         // AUDIT_DPOP=required: the audit API takes DPoP-bound tokens only, so the service presents one.
-        ...(auditDpop ? { dpop: { privateKey: config.env.AUTH_DPOP_PRIVATE_KEY_FILE && readFileSync(config.env.AUTH_DPOP_PRIVATE_KEY_FILE, 'utf8') } } : {}),
+        ...(auditDpop
+          ? { dpop: { privateKey: config.env.AUTH_DPOP_PRIVATE_KEY_FILE && readFileSync(config.env.AUTH_DPOP_PRIVATE_KEY_FILE, 'utf8') } }
+          : {}),
         siblings: config.audit
-          ? [{ name: AUDIT_SIBLING, baseUrl: config.audit.url, audience: config.audit.audience, scopes: config.audit.scopes, dpop: auditDpop }]
+          ? [
+              {
+                name: AUDIT_SIBLING,
+                baseUrl: config.audit.url,
+                audience: config.audit.audience,
+                scopes: config.audit.scopes,
+                dpop: auditDpop,
+              },
+            ]
           : [],
       };
     },

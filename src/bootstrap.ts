@@ -11,10 +11,7 @@ import { applyServerLimits } from './server-limits.js';
 import { enableGracefulShutdown } from './shutdown/graceful-shutdown.js';
 
 /** Creates the application exactly as `main.ts` runs it (tests use this too). */
-export async function createApp(
-  options: AppModuleOptions = {},
-  logger?: LoggerService | LogLevel[] | false,
-): Promise<INestApplication> {
+export async function createApp(options: AppModuleOptions = {}, logger?: LoggerService | LogLevel[] | false): Promise<INestApplication> {
   // `logger: false` (tests) silences the request logs too, unless the caller sets LOG_LEVEL itself.
   const env = logger === false ? { LOG_LEVEL: 'silent', ...options.env } : options.env;
   const module = AppModule.forRoot({ ...options, env }); // validates the environment, HTTP_PLATFORM included

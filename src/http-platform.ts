@@ -18,7 +18,11 @@ const NOSNIFF = ['X-Content-Type-Options', 'nosniff'] as const;
  * Nest on Fastify (the default: the same service costs less than half the instructions per request
  * it costs on Express, bench/README.md) or on Express (`HTTP_PLATFORM=express`), loaded only when chosen.
  */
-export async function createNestApplication(module: object, platform: string | undefined, options: NestApplicationOptions): Promise<INestApplication> {
+export async function createNestApplication(
+  module: object,
+  platform: string | undefined,
+  options: NestApplicationOptions,
+): Promise<INestApplication> {
   const app = await createOnPlatform(module, platform, { ...options, bodyParser: false });
   // Bodies are read after the guards, by this interceptor, on both platforms; the platforms' own
   // parsers (off above, and the Fastify catch-all below) read nothing.

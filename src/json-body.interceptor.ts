@@ -1,5 +1,12 @@
 import type { IncomingMessage } from 'node:http';
-import { BadRequestException, type CallHandler, type ExecutionContext, Injectable, type NestInterceptor, PayloadTooLargeException } from '@nestjs/common';
+import {
+  BadRequestException,
+  type CallHandler,
+  type ExecutionContext,
+  Injectable,
+  type NestInterceptor,
+  PayloadTooLargeException,
+} from '@nestjs/common';
 import { assertNoAccessTokenParameter } from '@nest-m2m/auth';
 import { from, type Observable, switchMap } from 'rxjs';
 
@@ -60,13 +67,17 @@ function readBody(raw: IncomingMessage): Promise<string> {
       if (err) {
         // Stop reading, as body-parser does: the answer goes out now, the request timeout bounds the rest.
         raw.pause();
-        reject(err); return;
+        reject(err);
+        return;
       }
       resolve(Buffer.concat(chunks, size).toString('utf8'));
     };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > BODY_LIMIT_BYTES) { done(tooLarge()); return; }
+      if (size > BODY_LIMIT_BYTES) {
+        done(tooLarge());
+        return;
+      }
       chunks.push(chunk);
     };
     const onEnd = () => done();

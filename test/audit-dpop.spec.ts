@@ -48,12 +48,19 @@ describe('AUDIT_DPOP=required with the app as its own audit sibling', () => {
   it('a_deletion_is_audited_over_dpop_and_recorded_by_the_service', async () => {
     const caller = await issuer.controls.issueToken({ clientId: 'documents-caller', audience: DOCUMENTS_API_AUDIENCE });
     await http().delete('/internal/documents/1').set('Authorization', `Bearer ${caller}`).expect(200);
-    expect(app.get(AuditStore).list().map((e) => [e.resource, e.recordedBy])).toEqual([['documents/1', 'nest-m2m-service']]);
+    expect(
+      app
+        .get(AuditStore)
+        .list()
+        .map((e) => [e.resource, e.recordedBy]),
+    ).toEqual([['documents/1', 'nest-m2m-service']]);
     const auditorToken = await issuer.controls.issueToken({ clientId: 'auditor', audience: AUDIT_API_AUDIENCE });
     // Reading the audit log with a Bearer token is refused too: the whole audit API requires DPoP.
     const bearerRead = await http().get('/internal/audit-events').set('Authorization', `Bearer ${auditorToken}`);
     expect(bearerRead.status).toBe(401);
-    expect(bearerRead.headers['www-authenticate']).toMatch(/^DPoP algs="[^"]+", error="invalid_token", error_description="DPoP-bound token required"$/);
+    expect(bearerRead.headers['www-authenticate']).toMatch(
+      /^DPoP algs="[^"]+", error="invalid_token", error_description="DPoP-bound token required"$/,
+    );
   });
 
   it('a_bearer_token_to_the_audit_api_is_refused_while_the_documents_api_still_takes_bearer', async () => {

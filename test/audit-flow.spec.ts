@@ -75,7 +75,10 @@ describe('DELETE /internal/documents/:id reports to the audit sibling with the s
     const sibling = await failingSibling(500);
     await sibling.close();
     await boot(sibling.url);
-    const res = await request(app!.getHttpServer()).delete('/internal/documents/2').set('Authorization', `Bearer ${await callerToken()}`).expect(503);
+    const res = await request(app!.getHttpServer())
+      .delete('/internal/documents/2')
+      .set('Authorization', `Bearer ${await callerToken()}`)
+      .expect(503);
     expect(res.body.message).toBe('The audit service cannot be reached');
   });
 
@@ -84,7 +87,10 @@ describe('DELETE /internal/documents/:id reports to the audit sibling with the s
     try {
       await boot(sibling.url);
       issuer.controls.failNext({ endpoint: 'token', count: 10, status: 503 });
-      const res = await request(app!.getHttpServer()).delete('/internal/documents/2').set('Authorization', `Bearer ${await callerToken()}`).expect(503);
+      const res = await request(app!.getHttpServer())
+        .delete('/internal/documents/2')
+        .set('Authorization', `Bearer ${await callerToken()}`)
+        .expect(503);
       expect(res.body.message).toBe('The audit service cannot be reached: no access token could be obtained');
       expect(JSON.stringify(res.body)).not.toContain(secretOf('nest-m2m-service'));
       expect(sibling.hits()).toBe(0);
@@ -99,7 +105,10 @@ describe('DELETE /internal/documents/:id reports to the audit sibling with the s
     await boot(`http://127.0.0.1:${port}`, port);
     issuer.controls.resetCounters();
     for (const id of ['1', '3']) {
-      await request(app!.getHttpServer()).delete(`/internal/documents/${id}`).set('Authorization', `Bearer ${await callerToken()}`).expect(200);
+      await request(app!.getHttpServer())
+        .delete(`/internal/documents/${id}`)
+        .set('Authorization', `Bearer ${await callerToken()}`)
+        .expect(200);
     }
     // Two deletions, one token request: the service's token is cached.
     expect(issuer.controls.counters().tokenRequestsByClient['nest-m2m-service']).toBe(1);

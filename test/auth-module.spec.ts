@@ -38,9 +38,14 @@ class OpenController {
 }
 
 async function boot(issuer: TestIssuer, options: Partial<AuthModuleOptions> = {}, globalGuards = false): Promise<INestApplication> {
-  @Module({ imports: [AuthModule.forRoot({ issuer: issuer.issuer, audience: [issuer.audience], realm: 'things', ...options, globalGuards })], controllers: [ThingsController, OpenController] })
+  @Module({
+    imports: [AuthModule.forRoot({ issuer: issuer.issuer, audience: [issuer.audience], realm: 'things', ...options, globalGuards })],
+    controllers: [ThingsController, OpenController],
+  })
   class TestAppModule {}
-  const moduleRef = await Test.createTestingModule({ imports: [TestAppModule] }).setLogger(false as never).compile();
+  const moduleRef = await Test.createTestingModule({ imports: [TestAppModule] })
+    .setLogger(false as never)
+    .compile();
   const app = moduleRef.createNestApplication({ logger: false });
   await app.listen(0, '127.0.0.1');
   return app;
@@ -97,16 +102,23 @@ describe('AuthModule used as a library with @UseGuards(AuthGuard("jwt"), ScopesG
     for (const claims of [{ gty: 'password' }, { sub: 'auth0|user-1' }, { gty: undefined, sub: 'auth0|user-1' }]) {
       const res = await get('/things', issuer.sign(issuer.claims({ scope: 'things:read', ...claims })));
       expect(res.status, JSON.stringify(claims)).toBe(401);
-      expect(res.headers['www-authenticate']).toBe(challenge({ error: 'invalid_token', description: 'Token was not issued to a machine client' }, 'things'));
+      expect(res.headers['www-authenticate']).toBe(
+        challenge({ error: 'invalid_token', description: 'Token was not issued to a machine client' }, 'things'),
+      );
     }
     // RFC 9068 shape: sub is the client id itself.
-    await get('/things', issuer.sign(issuer.claims({ scope: 'things:read', gty: undefined, azp: undefined, sub: 'svc-a', client_id: 'svc-a' }))).expect(200);
+    await get(
+      '/things',
+      issuer.sign(issuer.claims({ scope: 'things:read', gty: undefined, azp: undefined, sub: 'svc-a', client_id: 'svc-a' })),
+    ).expect(200);
   });
 
   it('the_client_allow_list_admits_only_listed_clients', async () => {
     app = await boot(issuer, { allowedClientIds: ['caller-app'] });
     await get('/things', issuer.sign(issuer.claims({ scope: 'things:read' }))).expect(200);
-    const res = await get('/things', issuer.sign(issuer.claims({ scope: 'things:read', azp: 'intruder', sub: 'intruder@clients' }))).expect(401);
+    const res = await get('/things', issuer.sign(issuer.claims({ scope: 'things:read', azp: 'intruder', sub: 'intruder@clients' }))).expect(
+      401,
+    );
     expect(res.headers['www-authenticate']).toBe(challenge({ error: 'invalid_token', description: 'Client is not allowed' }, 'things'));
   });
 
@@ -115,13 +127,19 @@ describe('AuthModule used as a library with @UseGuards(AuthGuard("jwt"), ScopesG
     const rfc9068 = issuer.claims({ scope: 'things:read', client_id: 'svc', jti: 'j1', sub: 'svc' });
     await get('/things', issuer.sign(rfc9068, { typ: 'at+jwt' })).expect(200);
     const jwtTyp = await get('/things', issuer.sign(rfc9068, { typ: 'JWT' })).expect(401);
-    expect(jwtTyp.headers['www-authenticate']).toBe(challenge({ error: 'invalid_token', description: 'Token type must be at+jwt' }, 'things'));
+    expect(jwtTyp.headers['www-authenticate']).toBe(
+      challenge({ error: 'invalid_token', description: 'Token type must be at+jwt' }, 'things'),
+    );
     await get('/things', issuer.sign({ ...rfc9068, jti: undefined }, { typ: 'at+jwt' })).expect(401);
   });
 
   it('bad_module_options_fail_at_boot_naming_the_option', async () => {
-    await expect(boot(issuer, { audience: [] })).rejects.toThrow("An 'audience' (or 'namedAudiences') is required to validate the 'aud' claim");
+    await expect(boot(issuer, { audience: [] })).rejects.toThrow(
+      "An 'audience' (or 'namedAudiences') is required to validate the 'aud' claim",
+    );
     await expect(boot(issuer, { algorithms: ['HS256'] })).rejects.toThrow(/'algorithms' accepts only asymmetric/);
-    await expect(boot(issuer, { issuer: 'not a url' })).rejects.toThrow("'issuer' must be an https:// URL (http:// only for loopback hosts: localhost, 127.0.0.0/8, [::1])");
+    await expect(boot(issuer, { issuer: 'not a url' })).rejects.toThrow(
+      "'issuer' must be an https:// URL (http:// only for loopback hosts: localhost, 127.0.0.0/8, [::1])",
+    );
   });
 });

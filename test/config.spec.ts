@@ -47,7 +47,11 @@ describe('configuration', () => {
 
   it('a_secret_value_never_appears_in_the_error', () => {
     const secret = 'super-secret-value-123';
-    const problems = problemsOf({ AUTH0_DOMAIN: 'https://acme.us.auth0.com', AUTH0_CLIENT_SECRET: secret, TOKEN_CACHE_ENCRYPTION_KEY: secret });
+    const problems = problemsOf({
+      AUTH0_DOMAIN: 'https://acme.us.auth0.com',
+      AUTH0_CLIENT_SECRET: secret,
+      TOKEN_CACHE_ENCRYPTION_KEY: secret,
+    });
     const text = problems.join('\n');
     expect(text).toContain('AUTH0_DOMAIN');
     expect(text).toContain('AUTH0_CLIENT_ID');
@@ -60,7 +64,15 @@ describe('configuration', () => {
   });
 
   it('every_url_variable_follows_the_libraries_https_or_loopback_rule', () => {
-    const urls = ['https://issuer.example.com/', 'http://issuer.example.com/', 'http://127.0.0.2:9/', 'http://localhost:9/', 'http://[::1]:9/', 'http://10.0.0.1/', 'ftp://127.0.0.1/'];
+    const urls = [
+      'https://issuer.example.com/',
+      'http://issuer.example.com/',
+      'http://127.0.0.2:9/',
+      'http://localhost:9/',
+      'http://[::1]:9/',
+      'http://10.0.0.1/',
+      'ftp://127.0.0.1/',
+    ];
     for (const name of ['AUTH_ISSUER_URL', 'AUTH_JWKS_URI', 'AUTH_TOKEN_URL', 'AUDIT_SERVICE_URL']) {
       for (const url of urls) {
         const refused = problemsOf({ [name]: url, NODE_ENV: 'production' }).some((p) => p.startsWith(`${name}:`));
@@ -88,44 +100,83 @@ describe('configuration', () => {
   });
 
   it('auth0_domain_derives_issuer_jwks_token_endpoint_and_dialect', () => {
-    const config = loadConfig({ AUTH0_DOMAIN: 'acme.us.auth0.com', AUTH0_AUDIENCE: 'https://api.acme, https://other', AUTH0_CLIENT_ID: 'svc', AUTH0_CLIENT_SECRET: 's' });
+    const config = loadConfig({
+      AUTH0_DOMAIN: 'acme.us.auth0.com',
+      AUTH0_AUDIENCE: 'https://api.acme, https://other',
+      AUTH0_CLIENT_ID: 'svc',
+      AUTH0_CLIENT_SECRET: 's',
+    });
     expect(config.issuer).toEqual({
       issuer: 'https://acme.us.auth0.com/',
       audience: ['https://api.acme', 'https://other'],
       jwksUri: 'https://acme.us.auth0.com/.well-known/jwks.json',
       auth0: true,
     });
-    expect(config.client).toMatchObject({ dialect: 'auth0', clientAuth: 'client_secret_post', tokenEndpoint: 'https://acme.us.auth0.com/oauth/token' });
+    expect(config.client).toMatchObject({
+      dialect: 'auth0',
+      clientAuth: 'client_secret_post',
+      tokenEndpoint: 'https://acme.us.auth0.com/oauth/token',
+    });
   });
 
   it('auth_issuer_url_wins_and_uses_discovery_and_the_standards_dialect', () => {
-    const config = loadConfig({ AUTH0_DOMAIN: 'acme.us.auth0.com', AUTH_ISSUER_URL: 'https://login.example.com/realms/x', AUTH0_AUDIENCE: 'api', AUTH0_CLIENT_ID: 'svc', AUTH0_CLIENT_SECRET: 's' });
+    const config = loadConfig({
+      AUTH0_DOMAIN: 'acme.us.auth0.com',
+      AUTH_ISSUER_URL: 'https://login.example.com/realms/x',
+      AUTH0_AUDIENCE: 'api',
+      AUTH0_CLIENT_ID: 'svc',
+      AUTH0_CLIENT_SECRET: 's',
+    });
     expect(config.issuer.issuer).toBe('https://login.example.com/realms/x');
     expect(config.issuer.jwksUri).toBeUndefined();
     expect(config.client).toMatchObject({ dialect: 'standard', clientAuth: 'client_secret_basic', tokenEndpoint: undefined });
   });
 
   it('private_key_jwt_needs_a_readable_key_file', () => {
-    expect(problemsOf({ AUTH0_DOMAIN: 'a.auth0.com', AUTH0_AUDIENCE: 'x', AUTH0_CLIENT_ID: 'svc', AUTH_CLIENT_AUTH: 'private_key_jwt' }).join()).toContain('AUTH_CLIENT_PRIVATE_KEY_FILE');
     expect(
-      problemsOf({ AUTH0_DOMAIN: 'a.auth0.com', AUTH0_AUDIENCE: 'x', AUTH0_CLIENT_ID: 'svc', AUTH_CLIENT_AUTH: 'private_key_jwt', AUTH_CLIENT_PRIVATE_KEY_FILE: '/nonexistent/key.pem' }).join(),
+      problemsOf({ AUTH0_DOMAIN: 'a.auth0.com', AUTH0_AUDIENCE: 'x', AUTH0_CLIENT_ID: 'svc', AUTH_CLIENT_AUTH: 'private_key_jwt' }).join(),
+    ).toContain('AUTH_CLIENT_PRIVATE_KEY_FILE');
+    expect(
+      problemsOf({
+        AUTH0_DOMAIN: 'a.auth0.com',
+        AUTH0_AUDIENCE: 'x',
+        AUTH0_CLIENT_ID: 'svc',
+        AUTH_CLIENT_AUTH: 'private_key_jwt',
+        AUTH_CLIENT_PRIVATE_KEY_FILE: '/nonexistent/key.pem',
+      }).join(),
     ).toContain('AUTH_CLIENT_PRIVATE_KEY_FILE: cannot be read');
   });
 
   it('the_audit_token_asks_for_write_audit_unless_audit_service_scopes_says_otherwise', () => {
     const base = { AUTH_ISSUER_URL: 'https://login.example.com', AUTH0_AUDIENCE: 'api', AUTH0_CLIENT_ID: 'svc', AUTH0_CLIENT_SECRET: 's' };
     const sibling = { ...base, AUDIT_SERVICE_URL: 'https://audit.example.com', AUDIT_SERVICE_AUDIENCE: 'https://audit.example.com/api' };
-    expect(loadConfig(sibling).audit).toEqual({ url: 'https://audit.example.com', audience: 'https://audit.example.com/api', scopes: ['write:audit'] });
+    expect(loadConfig(sibling).audit).toEqual({
+      url: 'https://audit.example.com',
+      audience: 'https://audit.example.com/api',
+      scopes: ['write:audit'],
+    });
     expect(loadConfig({ ...sibling, AUDIT_SERVICE_SCOPES: ' ' }).audit?.scopes).toEqual(['write:audit']);
-    expect(loadConfig({ ...sibling, AUDIT_SERVICE_SCOPES: 'audit.write  audit.tenant,extra' }).audit?.scopes).toEqual(['audit.write', 'audit.tenant', 'extra']);
-    expect(problemsOf({ ...sibling, AUDIT_SERVICE_SCOPES: 'write:audit "quoted"' }).join()).toContain('AUDIT_SERVICE_SCOPES: must be OAuth scopes');
+    expect(loadConfig({ ...sibling, AUDIT_SERVICE_SCOPES: 'audit.write  audit.tenant,extra' }).audit?.scopes).toEqual([
+      'audit.write',
+      'audit.tenant',
+      'extra',
+    ]);
+    expect(problemsOf({ ...sibling, AUDIT_SERVICE_SCOPES: 'write:audit "quoted"' }).join()).toContain(
+      'AUDIT_SERVICE_SCOPES: must be OAuth scopes',
+    );
   });
 
   it('token_cache_key_prefix_is_validated_and_needs_token_cache_url', () => {
     const base = { AUTH_ISSUER_URL: 'https://login.example.com', AUTH0_AUDIENCE: 'api' };
-    expect(loadConfig({ ...base, TOKEN_CACHE_URL: 'redis://127.0.0.1:6379', TOKEN_CACHE_KEY_PREFIX: 'orders:prod:' }).env.TOKEN_CACHE_KEY_PREFIX).toBe('orders:prod:');
-    expect(problemsOf({ ...base, TOKEN_CACHE_KEY_PREFIX: 'orders:' }).join()).toContain('TOKEN_CACHE_KEY_PREFIX: is only used with TOKEN_CACHE_URL');
-    expect(problemsOf({ ...base, TOKEN_CACHE_URL: 'redis://127.0.0.1:6379', TOKEN_CACHE_KEY_PREFIX: 'has space' }).join()).toContain('TOKEN_CACHE_KEY_PREFIX');
+    expect(
+      loadConfig({ ...base, TOKEN_CACHE_URL: 'redis://127.0.0.1:6379', TOKEN_CACHE_KEY_PREFIX: 'orders:prod:' }).env.TOKEN_CACHE_KEY_PREFIX,
+    ).toBe('orders:prod:');
+    expect(problemsOf({ ...base, TOKEN_CACHE_KEY_PREFIX: 'orders:' }).join()).toContain(
+      'TOKEN_CACHE_KEY_PREFIX: is only used with TOKEN_CACHE_URL',
+    );
+    expect(problemsOf({ ...base, TOKEN_CACHE_URL: 'redis://127.0.0.1:6379', TOKEN_CACHE_KEY_PREFIX: 'has space' }).join()).toContain(
+      'TOKEN_CACHE_KEY_PREFIX',
+    );
   });
 
   it('a_shared_token_cache_without_an_encryption_key_is_a_startup_error_in_production', () => {
@@ -138,7 +189,10 @@ describe('configuration', () => {
     const ok = loadConfig({ ...prod, PORT: '3000', TOKEN_CACHE_URL: 'rediss://redis.internal:6380', TOKEN_CACHE_ENCRYPTION_KEY: key });
     expect(ok.env.TOKEN_CACHE_URL).toBe('rediss://redis.internal:6380');
     // Outside production (local Redis, tests) plain text stays allowed.
-    expect(loadConfig({ AUTH_ISSUER_URL: 'https://login.example.com', AUTH0_AUDIENCE: 'api', TOKEN_CACHE_URL: 'redis://127.0.0.1:6379' }).env.TOKEN_CACHE_URL).toBe('redis://127.0.0.1:6379');
+    expect(
+      loadConfig({ AUTH_ISSUER_URL: 'https://login.example.com', AUTH0_AUDIENCE: 'api', TOKEN_CACHE_URL: 'redis://127.0.0.1:6379' }).env
+        .TOKEN_CACHE_URL,
+    ).toBe('redis://127.0.0.1:6379');
   });
 
   it('the_verified_token_cache_has_a_byte_budget_of_32_mib_by_default', () => {
@@ -149,18 +203,28 @@ describe('configuration', () => {
   });
 
   it('server_timeouts_are_validated_and_headers_may_not_outlast_the_request', () => {
-    expect(problemsOf({ HTTP_KEEP_ALIVE_TIMEOUT_MS: '0', HTTP_MAX_CONNECTIONS: '0' }).join('\n')).toMatch(/HTTP_KEEP_ALIVE_TIMEOUT_MS[\s\S]*HTTP_MAX_CONNECTIONS/);
-    expect(problemsOf({ HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_REQUEST_TIMEOUT_MS: '10000' })).toEqual(['HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS']);
+    expect(problemsOf({ HTTP_KEEP_ALIVE_TIMEOUT_MS: '0', HTTP_MAX_CONNECTIONS: '0' }).join('\n')).toMatch(
+      /HTTP_KEEP_ALIVE_TIMEOUT_MS[\s\S]*HTTP_MAX_CONNECTIONS/,
+    );
+    expect(problemsOf({ HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_REQUEST_TIMEOUT_MS: '10000' })).toEqual([
+      'HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS',
+    ]);
   });
 
   it('booting_the_app_with_bad_configuration_fails_with_the_config_error', async () => {
-    await expect(createApp({ env: { NODE_ENV: 'production', AUTH0_DOMAIN: undefined, AUTH_ISSUER_URL: undefined } }, false)).rejects.toThrow(
-      /AUTH0_DOMAIN or AUTH_ISSUER_URL/,
-    );
+    await expect(
+      createApp({ env: { NODE_ENV: 'production', AUTH0_DOMAIN: undefined, AUTH_ISSUER_URL: undefined } }, false),
+    ).rejects.toThrow(/AUTH0_DOMAIN or AUTH_ISSUER_URL/);
   });
 
   it('the_process_exits_non_zero_with_one_message_listing_every_problem', async () => {
-    const env = { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', PORT: 'x', AUTH0_CLIENT_SECRET: 'sekrit-do-not-print' };
+    const env = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      NODE_ENV: 'production',
+      PORT: 'x',
+      AUTH0_CLIENT_SECRET: 'sekrit-do-not-print',
+    };
     const result = await run(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env, timeout: 20_000 }).then(
       () => ({ code: 0, stderr: '', stdout: '' }),
       (err: unknown) => err as { code: number; stderr: string; stdout: string },

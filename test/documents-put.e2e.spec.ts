@@ -105,14 +105,22 @@ describe.each(['express', 'fastify'])('PUT /internal/documents/:id on %s', (plat
   it('an_id_outside_1_to_64_unreserved_characters_is_a_400', async () => {
     for (const id of ['has%20space', 'x'.repeat(65), '%C3%A9t%C3%A9']) {
       const res = await put(id, { title: 'Memo', body: 'x' }).expect(400);
-      expect(res.body).toEqual({ statusCode: 400, error: 'Bad Request', message: "id: must be 1-64 letters, digits, '.', '_', '~' or '-'" });
+      expect(res.body).toEqual({
+        statusCode: 400,
+        error: 'Bad Request',
+        message: "id: must be 1-64 letters, digits, '.', '_', '~' or '-'",
+      });
     }
     await put('x'.repeat(64), { title: 'Memo', body: 'x' }).expect(201);
   });
 
   it('a_body_over_100_kib_is_a_413_and_writes_nothing', async () => {
     const res = await put('memo-big', { title: 'Big', body: 'b'.repeat(BODY_LIMIT_BYTES) }).expect(413);
-    expect(res.body).toEqual({ statusCode: 413, error: 'Payload Too Large', message: `Request body is larger than ${BODY_LIMIT_BYTES} bytes` });
+    expect(res.body).toEqual({
+      statusCode: 413,
+      error: 'Payload Too Large',
+      message: `Request body is larger than ${BODY_LIMIT_BYTES} bytes`,
+    });
     await get('memo-big').expect(404);
   });
 
@@ -134,13 +142,18 @@ describe.each(['express', 'fastify'])('PUT /internal/documents/:id on %s', (plat
 
   it('no_token_is_a_401_and_a_token_without_write_documents_a_403', async () => {
     // Whatever the body's type: the token is checked first on both platforms.
-    for (const [contentType, body] of [['application/json', '{"title":"Memo","body":"x"}'], ['application/xml', '<doc/>']]) {
+    for (const [contentType, body] of [
+      ['application/json', '{"title":"Memo","body":"x"}'],
+      ['application/xml', '<doc/>'],
+    ]) {
       const anonymous = await http().put('/internal/documents/memo-x').set('content-type', contentType!).send(body).expect(401);
       expect(anonymous.headers['www-authenticate']).toBe(challenge({}));
     }
     const auditor = await issuer.getToken({ clientId: 'auditor' });
     const res = await put('memo-x', { title: 'Memo', body: 'x' }, auditor).expect(403);
-    expect(res.headers['www-authenticate']).toBe(challenge({ error: 'insufficient_scope', description: 'Insufficient scope', scope: 'write:documents' }));
+    expect(res.headers['www-authenticate']).toBe(
+      challenge({ error: 'insufficient_scope', description: 'Insufficient scope', scope: 'write:documents' }),
+    );
     expect(res.body).toEqual({ statusCode: 403, error: 'Forbidden', message: 'Insufficient scope' });
     await get('memo-x').expect(404);
   });
@@ -156,7 +169,12 @@ describe.each(['express', 'fastify'])('PUT /internal/documents/:id on %s', (plat
     const auditor = await issuer.getToken({ clientId: 'auditor' });
     const events = await http().get('/internal/audit-events').set('Authorization', `Bearer ${auditor}`).expect(200);
     expect(events.body.events.filter((e: { resource: string }) => e.resource === 'documents/memo-gone')).toEqual([
-      expect.objectContaining({ id: deleted.body.auditEventId, action: 'document.deleted', actor: 'documents-caller', recordedBy: 'nest-m2m-service' }),
+      expect.objectContaining({
+        id: deleted.body.auditEventId,
+        action: 'document.deleted',
+        actor: 'documents-caller',
+        recordedBy: 'nest-m2m-service',
+      }),
     ]);
   });
 });

@@ -33,9 +33,14 @@ class ThingsController {
 }
 
 async function boot(issuer: TestIssuer, options: Partial<AuthModuleOptions> = {}): Promise<INestApplication> {
-  @Module({ imports: [AuthModule.forRoot({ issuer: issuer.issuer, audience: [issuer.audience], realm: 'things', ...options, globalGuards: true })], controllers: [ThingsController] })
+  @Module({
+    imports: [AuthModule.forRoot({ issuer: issuer.issuer, audience: [issuer.audience], realm: 'things', ...options, globalGuards: true })],
+    controllers: [ThingsController],
+  })
   class TestAppModule {}
-  const moduleRef = await Test.createTestingModule({ imports: [TestAppModule] }).setLogger(false as never).compile();
+  const moduleRef = await Test.createTestingModule({ imports: [TestAppModule] })
+    .setLogger(false as never)
+    .compile();
   const app = moduleRef.createNestApplication({ logger: false });
   await app.listen(0, '127.0.0.1');
   return app;
@@ -92,7 +97,10 @@ describe('AuthModule with DPoP server nonces', () => {
   });
 
   it('a_nonce_from_a_replica_with_another_secret_is_stale', async () => {
-    app = await boot(issuer, { clock, dpopProof: { nonce: { secret: 'another-secret-another-fleet-0123456789abcdef', rotationSeconds: 60 } } });
+    app = await boot(issuer, {
+      clock,
+      dpopProof: { nonce: { secret: 'another-secret-another-fleet-0123456789abcdef', rotationSeconds: 60 } },
+    });
     const foreign = (await call()).headers['dpop-nonce'];
     await app.close();
     app = await boot(issuer, { clock, dpopProof: { nonce: { secret, rotationSeconds: 60 } } });
@@ -133,7 +141,9 @@ describe('@Dpop() overrides the module mode per route', () => {
     await http().get('/things').set('Authorization', `Bearer ${token}`).expect(200);
     const res = await http().get('/things/strict').set('Authorization', `Bearer ${token}`);
     expect(res.status).toBe(401);
-    expect(res.headers['www-authenticate']).toBe(`DPoP algs="${ALGS}", error="invalid_token", error_description="DPoP-bound token required"`);
+    expect(res.headers['www-authenticate']).toBe(
+      `DPoP algs="${ALGS}", error="invalid_token", error_description="DPoP-bound token required"`,
+    );
   });
 
   it('a_dpop_request_passes_on_a_required_route', async () => {
@@ -144,7 +154,9 @@ describe('@Dpop() overrides the module mode per route', () => {
   });
 
   it('the_dpop_scheme_is_no_credentials_on_a_disabled_route', async () => {
-    const res = await http().get('/things/legacy').set('Authorization', `DPoP ${issuer.sign(issuer.claims({ cnf: { jkt: key.jkt } }))}`);
+    const res = await http()
+      .get('/things/legacy')
+      .set('Authorization', `DPoP ${issuer.sign(issuer.claims({ cnf: { jkt: key.jkt } }))}`);
     expect(res.status).toBe(401);
     expect(res.headers['www-authenticate']).toBe('Bearer realm="things"');
   });
@@ -154,7 +166,9 @@ describe('DPoP option assertions', () => {
   it('a_symmetric_proof_algorithm_is_a_startup_error', async () => {
     const issuer = await new TestIssuer().start();
     try {
-      await expect(boot(issuer, { dpopProof: { algorithms: ['ES256', 'HS256'] } })).rejects.toThrow("'dpopProof.algorithms' accepts only asymmetric JWS algorithms, not HS256");
+      await expect(boot(issuer, { dpopProof: { algorithms: ['ES256', 'HS256'] } })).rejects.toThrow(
+        "'dpopProof.algorithms' accepts only asymmetric JWS algorithms, not HS256",
+      );
       await expect(boot(issuer, { dpop: 'sometimes' as never })).rejects.toThrow("'dpop' must be one of disabled, allowed, required");
     } finally {
       await issuer.close();

@@ -21,7 +21,18 @@ describe.each([false, true])('dev issuer DPoP token endpoint (nonces: %s)', (non
 
   beforeAll(async () => {
     iss = await startDevIssuer({ enableTestControls: true, dpopNonces: nonces });
-    app = await createApp({ env: { NODE_ENV: 'test', AUTH_ISSUER_URL: iss.issuer, AUTH0_AUDIENCE: DOCUMENTS_API_AUDIENCE, AUTH_DPOP: 'required', LOG_LEVEL: 'silent' } }, false);
+    app = await createApp(
+      {
+        env: {
+          NODE_ENV: 'test',
+          AUTH_ISSUER_URL: iss.issuer,
+          AUTH0_AUDIENCE: DOCUMENTS_API_AUDIENCE,
+          AUTH_DPOP: 'required',
+          LOG_LEVEL: 'silent',
+        },
+      },
+      false,
+    );
     await app.listen(0, '127.0.0.1');
     const baseUrl = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
     options = {
@@ -58,7 +69,12 @@ describe.each([false, true])('dev issuer DPoP token endpoint (nonces: %s)', (non
     const res = await fetch(iss.tokenEndpoint, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ grant_type: 'client_credentials', client_id: 'documents-caller', client_secret: secret(), audience: DOCUMENTS_API_AUDIENCE }),
+      body: JSON.stringify({
+        grant_type: 'client_credentials',
+        client_id: 'documents-caller',
+        client_secret: secret(),
+        audience: DOCUMENTS_API_AUDIENCE,
+      }),
     });
     const body = (await res.json()) as { token_type: string; access_token: string };
     expect(body.token_type).toBe('Bearer');
@@ -69,7 +85,12 @@ describe.each([false, true])('dev issuer DPoP token endpoint (nonces: %s)', (non
     fetch(iss.tokenEndpoint, {
       method: 'POST',
       headers: { 'content-type': 'application/json', dpop },
-      body: JSON.stringify({ grant_type: 'client_credentials', client_id: 'documents-caller', client_secret: secret(), audience: DOCUMENTS_API_AUDIENCE }),
+      body: JSON.stringify({
+        grant_type: 'client_credentials',
+        client_id: 'documents-caller',
+        client_secret: secret(),
+        audience: DOCUMENTS_API_AUDIENCE,
+      }),
     });
 
   it('a_proof_for_another_url_is_invalid_dpop_proof', async () => {

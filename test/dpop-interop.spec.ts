@@ -41,10 +41,16 @@ describe.each([
     });
     app = await appOn(provider, { HTTP_PLATFORM: platform });
     url = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
-    config = await oidc.discovery(new URL(provider.issuer), CLIENT.clientId, CLIENT.clientSecret, oidc.ClientSecretBasic(CLIENT.clientSecret), {
-      // eslint-disable-next-line @typescript-eslint/no-deprecated -- plain http to loopback test servers is the point here
-      execute: [oidc.allowInsecureRequests],
-    });
+    config = await oidc.discovery(
+      new URL(provider.issuer),
+      CLIENT.clientId,
+      CLIENT.clientSecret,
+      oidc.ClientSecretBasic(CLIENT.clientSecret),
+      {
+        // eslint-disable-next-line @typescript-eslint/no-deprecated -- plain http to loopback test servers is the point here
+        execute: [oidc.allowInsecureRequests],
+      },
+    );
     dpop = oidc.getDPoPHandle(config, await oidc.randomDPoPKeyPair('ES256'));
   });
   afterAll(async () => {
@@ -64,7 +70,15 @@ describe.each([
     const { access_token } = await token();
     // The second call hits the verified-token cache: a fresh proof is still required, and given.
     for (let i = 0; i < 2; i++) {
-      const res = await oidc.fetchProtectedResource(config, access_token, new URL(`${url}/internal/documents/1`), 'GET', undefined, undefined, { DPoP: dpop });
+      const res = await oidc.fetchProtectedResource(
+        config,
+        access_token,
+        new URL(`${url}/internal/documents/1`),
+        'GET',
+        undefined,
+        undefined,
+        { DPoP: dpop },
+      );
       expect(res.status).toBe(200);
       expect(await res.json()).toMatchObject({ id: '1' });
     }
@@ -80,8 +94,13 @@ describe.each([
   it('the_token_with_a_proof_from_another_openid_client_key_is_refused', async () => {
     const { access_token } = await token();
     const thief = oidc.getDPoPHandle(config, await oidc.randomDPoPKeyPair('ES256'));
-    const res = await oidc.fetchProtectedResource(config, access_token, new URL(`${url}/internal/data`), 'GET', undefined, undefined, { DPoP: thief }).catch((e: unknown) => e);
-    const status = res instanceof Response ? res.status : (res as { response?: Response; status?: number }).response?.status ?? (res as { status?: number }).status;
+    const res = await oidc
+      .fetchProtectedResource(config, access_token, new URL(`${url}/internal/data`), 'GET', undefined, undefined, { DPoP: thief })
+      .catch((e: unknown) => e);
+    const status =
+      res instanceof Response
+        ? res.status
+        : ((res as { response?: Response; status?: number }).response?.status ?? (res as { status?: number }).status);
     expect(status).toBe(401);
   });
 });

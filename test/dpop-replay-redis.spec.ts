@@ -118,7 +118,11 @@ describe.each([
       const res = await call();
       expect(res.status).toBe(503);
       expect(res.headers['retry-after']).toBe('1');
-      expect(res.body).toEqual({ statusCode: 503, error: 'Service Unavailable', message: 'DPoP replay protection is temporarily unavailable' });
+      expect(res.body).toEqual({
+        statusCode: 503,
+        error: 'Service Unavailable',
+        message: 'DPoP replay protection is temporarily unavailable',
+      });
     });
   } else {
     it('accepts_a_valid_proof_without_the_replay_check', async () => {

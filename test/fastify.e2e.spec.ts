@@ -46,7 +46,10 @@ describe('incoming M2M authentication on the real AppModule, Fastify platform', 
 
   it('a_bad_token_is_a_401_invalid_token', async () => {
     const now = Math.floor(Date.now() / 1000);
-    const res = await http().get('/internal/data').set('Authorization', `Bearer ${issuer.sign(issuer.claims({ iat: now - 7200, exp: now - 3600 }))}`).expect(401);
+    const res = await http()
+      .get('/internal/data')
+      .set('Authorization', `Bearer ${issuer.sign(issuer.claims({ iat: now - 7200, exp: now - 3600 }))}`)
+      .expect(401);
     expect(res.headers['www-authenticate']).toBe(challenge({ error: 'invalid_token', description: 'Token expired' }));
     expect(res.body).toEqual({ statusCode: 401, error: 'Unauthorized', message: 'Token expired' });
     const garbage = await http().get('/internal/data').set('Authorization', 'Bearer abc.def.ghi').expect(401);
@@ -55,7 +58,9 @@ describe('incoming M2M authentication on the real AppModule, Fastify platform', 
 
   it('a_missing_scope_is_a_403_insufficient_scope', async () => {
     const res = await http().delete('/internal/documents/1').set('Authorization', `Bearer ${issuer.sign()}`).expect(403);
-    expect(res.headers['www-authenticate']).toBe(challenge({ error: 'insufficient_scope', description: 'Insufficient scope', scope: 'delete:documents' }));
+    expect(res.headers['www-authenticate']).toBe(
+      challenge({ error: 'insufficient_scope', description: 'Insufficient scope', scope: 'delete:documents' }),
+    );
     expect(res.body).toEqual({ statusCode: 403, error: 'Forbidden', message: 'Insufficient scope' });
   });
 
@@ -70,14 +75,21 @@ describe('incoming M2M authentication on the real AppModule, Fastify platform', 
   it('a_token_in_the_query_and_the_header_is_a_400_invalid_request', async () => {
     const t = issuer.sign();
     const res = await http().get(`/internal/data?access_token=${t}`).set('Authorization', `Bearer ${t}`).expect(400);
-    expect(res.headers['www-authenticate']).toBe(challenge({ error: 'invalid_request', description: 'Access tokens are accepted only in the Authorization header' }));
+    expect(res.headers['www-authenticate']).toBe(
+      challenge({ error: 'invalid_request', description: 'Access tokens are accepted only in the Authorization header' }),
+    );
   });
 
   it('two_authorization_headers_are_a_400_invalid_request', async () => {
     // Node keeps the first Authorization header only; Fastify's request exposes the others via raw.rawHeaders.
     const { port } = app.getHttpServer().address() as { port: number };
     const t = issuer.sign();
-    const res = await fetch(`http://127.0.0.1:${port}/internal/data`, { headers: [['Authorization', `Bearer ${t}`], ['Authorization', `Bearer ${t}`]] });
+    const res = await fetch(`http://127.0.0.1:${port}/internal/data`, {
+      headers: [
+        ['Authorization', `Bearer ${t}`],
+        ['Authorization', `Bearer ${t}`],
+      ],
+    });
     expect(res.status).toBe(400);
     expect(res.headers.get('www-authenticate')).toContain('error="invalid_request"');
   });

@@ -70,7 +70,11 @@ describe.each(['express', 'fastify'])('graceful shutdown of the built service on
 
     await expect(fetch(`${running.url}/health`, { headers: { connection: 'close' } })).rejects.toThrow();
     // Refused by a process that is still draining, not by one that has already gone.
-    expect({ exitCode: running.child.exitCode, signal: running.child.signalCode, settled }).toEqual({ exitCode: null, signal: null, settled: false });
+    expect({ exitCode: running.child.exitCode, signal: running.child.signalCode, settled }).toEqual({
+      exitCode: null,
+      signal: null,
+      settled: false,
+    });
     openJwks();
     expect((await inFlight).status).toBe(200);
     expect((await running.exited).code).toBe(0);
@@ -79,7 +83,9 @@ describe.each(['express', 'fastify'])('graceful shutdown of the built service on
   it('a_request_that_never_finishes_cannot_hold_the_process_past_SHUTDOWN_TIMEOUT_MS', async () => {
     const running = await start({ AUTH_JWKS_TIMEOUT_MS: '60000', SHUTDOWN_TIMEOUT_MS: '1000' });
     issuer.behaviour = { kind: 'hang' };
-    const stuck = fetch(`${running.url}/internal/data`, { headers: { Authorization: `Bearer ${tokenNeedingAJwksFetch()}` } }).catch(() => undefined);
+    const stuck = fetch(`${running.url}/internal/data`, { headers: { Authorization: `Bearer ${tokenNeedingAJwksFetch()}` } }).catch(
+      () => undefined,
+    );
     await sleep(300);
     const signalled = Date.now();
     running.child.kill('SIGTERM');

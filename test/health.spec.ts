@@ -80,7 +80,9 @@ describe('/health and /health/ready', () => {
     expect(ready.status).toBe(503);
     expect(ready.body.error.signingKeys.status).toBe('down');
     expect(ready.body.error.tokenEndpoint.status).toBe('down');
-    expect(JSON.stringify(ready.body.error.tokenEndpoint)).toMatch(/token_endpoint http:\/\/example\.invalid\/oauth\/token, which must be an https:\/\/ URL/);
+    expect(JSON.stringify(ready.body.error.tokenEndpoint)).toMatch(
+      /token_endpoint http:\/\/example\.invalid\/oauth\/token, which must be an https:\/\/ URL/,
+    );
     expect(issuer.jwksFetches).toBe(jwksFetches);
   });
 

@@ -53,17 +53,36 @@ const boundToken = (w: World, key = w.key) => w.issuer.sign(w.issuer.claims({ cn
 const htu = (w: World, path = '/internal/data') => `${w.origin}${path}`;
 /** A DPoP request whose proof is valid except for what `edit` changes. */
 const dpopRequest =
-  (edit: { claims?: Record<string, unknown>; header?: Record<string, unknown>; htm?: string; htu?: (w: World) => string; path?: string; key?: (w: World) => DpopTestKey } = {}) =>
+  (
+    edit: {
+      claims?: Record<string, unknown>;
+      header?: Record<string, unknown>;
+      htm?: string;
+      htu?: (w: World) => string;
+      path?: string;
+      key?: (w: World) => DpopTestKey;
+    } = {},
+  ) =>
   async (w: World): Promise<Request> => {
     const token = boundToken(w);
-    const dpop = await proof(edit.key?.(w) ?? w.key, { htm: edit.htm ?? 'GET', htu: edit.htu?.(w) ?? htu(w), token, claims: edit.claims, header: edit.header });
+    const dpop = await proof(edit.key?.(w) ?? w.key, {
+      htm: edit.htm ?? 'GET',
+      htu: edit.htu?.(w) ?? htu(w),
+      token,
+      claims: edit.claims,
+      header: edit.header,
+    });
     return { path: edit.path, authorization: `DPoP ${token}`, dpop };
   };
 const now = () => Math.floor(Date.now() / 1000);
 
 const cases: Case[] = [
   { name: 'a valid DPoP-bound token with a valid proof', request: dpopRequest(), outcome: accepted },
-  { name: 'a DPoP-bound token without a DPoP header', request: async (w) => ({ authorization: `DPoP ${boundToken(w)}` }), outcome: badProof('Missing DPoP proof') },
+  {
+    name: 'a DPoP-bound token without a DPoP header',
+    request: async (w) => ({ authorization: `DPoP ${boundToken(w)}` }),
+    outcome: badProof('Missing DPoP proof'),
+  },
   {
     name: 'two DPoP headers',
     request: async (w) => {
@@ -79,7 +98,10 @@ const cases: Case[] = [
     name: 'a proof with alg none and no signature',
     request: async (w) => {
       const token = boundToken(w);
-      const dpop = handMadeProof({ alg: 'none', typ: 'dpop+jwt', jwk: w.key.publicJwk }, { jti: 'n1', htm: 'GET', htu: htu(w), iat: now(), ath: ath(token) });
+      const dpop = handMadeProof(
+        { alg: 'none', typ: 'dpop+jwt', jwk: w.key.publicJwk },
+        { jti: 'n1', htm: 'GET', htu: htu(w), iat: now(), ath: ath(token) },
+      );
       return { authorization: `DPoP ${token}`, dpop };
     },
     outcome: badProof('Unsupported DPoP proof algorithm'),
@@ -97,11 +119,15 @@ const cases: Case[] = [
     },
     outcome: badProof('Unsupported DPoP proof algorithm'),
   },
-  { name: 'a proof carrying the private key in jwk', request: async (w) => {
+  {
+    name: 'a proof carrying the private key in jwk',
+    request: async (w) => {
       const token = boundToken(w);
       const dpop = await proof(w.key, { htm: 'GET', htu: htu(w), token, header: { jwk: w.key.privateJwk } });
       return { authorization: `DPoP ${token}`, dpop };
-    }, outcome: badProof('DPoP proof jwk must be a public key') },
+    },
+    outcome: badProof('DPoP proof jwk must be a public key'),
+  },
   { name: 'a proof without jwk', request: dpopRequest({ header: { jwk: undefined } }), outcome: badProof('DPoP proof has no jwk') },
   {
     name: 'a proof whose signature was altered',
@@ -113,24 +139,84 @@ const cases: Case[] = [
     },
     outcome: badProof('Invalid DPoP proof signature'),
   },
-  { name: 'a proof signed by another key than its jwk', request: dpopRequest({ key: (w) => ({ ...w.otherKey, publicJwk: w.key.publicJwk }) }), outcome: badProof('Invalid DPoP proof signature') },
+  {
+    name: 'a proof signed by another key than its jwk',
+    request: dpopRequest({ key: (w) => ({ ...w.otherKey, publicJwk: w.key.publicJwk }) }),
+    outcome: badProof('Invalid DPoP proof signature'),
+  },
   { name: 'a proof whose htm is POST on a GET', request: dpopRequest({ htm: 'POST' }), outcome: badProof('DPoP proof htm mismatch') },
   { name: 'a proof whose htm is get in lower case', request: dpopRequest({ htm: 'get' }), outcome: badProof('DPoP proof htm mismatch') },
-  { name: 'a proof whose htu names another path', request: dpopRequest({ htu: (w) => htu(w, '/internal/documents/1') }), outcome: badProof('DPoP proof htu mismatch') },
-  { name: 'a proof whose htu adds a trailing slash', request: dpopRequest({ htu: (w) => htu(w, '/internal/data/') }), outcome: badProof('DPoP proof htu mismatch') },
-  { name: 'a proof whose htu path differs in case', request: dpopRequest({ htu: (w) => htu(w, '/internal/DATA') }), outcome: badProof('DPoP proof htu mismatch') },
-  { name: 'a proof whose htu has the https scheme', request: dpopRequest({ htu: (w) => `https://127.0.0.1:${w.port}/internal/data` }), outcome: badProof('DPoP proof htu mismatch') },
-  { name: 'a proof whose htu drops the port (the default port is another one)', request: dpopRequest({ htu: () => 'http://127.0.0.1/internal/data' }), outcome: badProof('DPoP proof htu mismatch') },
-  { name: 'a proof whose htu names another host', request: dpopRequest({ htu: (w) => `http://localhost:${w.port}/internal/data` }), outcome: badProof('DPoP proof htu mismatch') },
-  { name: 'a proof whose htu is not a URL', request: dpopRequest({ htu: () => 'internal/data' }), outcome: badProof('DPoP proof htu mismatch') },
-  { name: 'a proof whose htu has an upper-case scheme (normalised)', request: dpopRequest({ htu: (w) => `HTTP://127.0.0.1:${w.port}/internal/data` }), outcome: accepted },
-  { name: 'a proof whose htu carries a query and a fragment (ignored)', request: dpopRequest({ htu: (w) => htu(w, '/internal/data?x=1#f') }), outcome: accepted },
+  {
+    name: 'a proof whose htu names another path',
+    request: dpopRequest({ htu: (w) => htu(w, '/internal/documents/1') }),
+    outcome: badProof('DPoP proof htu mismatch'),
+  },
+  {
+    name: 'a proof whose htu adds a trailing slash',
+    request: dpopRequest({ htu: (w) => htu(w, '/internal/data/') }),
+    outcome: badProof('DPoP proof htu mismatch'),
+  },
+  {
+    name: 'a proof whose htu path differs in case',
+    request: dpopRequest({ htu: (w) => htu(w, '/internal/DATA') }),
+    outcome: badProof('DPoP proof htu mismatch'),
+  },
+  {
+    name: 'a proof whose htu has the https scheme',
+    request: dpopRequest({ htu: (w) => `https://127.0.0.1:${w.port}/internal/data` }),
+    outcome: badProof('DPoP proof htu mismatch'),
+  },
+  {
+    name: 'a proof whose htu drops the port (the default port is another one)',
+    request: dpopRequest({ htu: () => 'http://127.0.0.1/internal/data' }),
+    outcome: badProof('DPoP proof htu mismatch'),
+  },
+  {
+    name: 'a proof whose htu names another host',
+    request: dpopRequest({ htu: (w) => `http://localhost:${w.port}/internal/data` }),
+    outcome: badProof('DPoP proof htu mismatch'),
+  },
+  {
+    name: 'a proof whose htu is not a URL',
+    request: dpopRequest({ htu: () => 'internal/data' }),
+    outcome: badProof('DPoP proof htu mismatch'),
+  },
+  {
+    name: 'a proof whose htu has an upper-case scheme (normalised)',
+    request: dpopRequest({ htu: (w) => `HTTP://127.0.0.1:${w.port}/internal/data` }),
+    outcome: accepted,
+  },
+  {
+    name: 'a proof whose htu carries a query and a fragment (ignored)',
+    request: dpopRequest({ htu: (w) => htu(w, '/internal/data?x=1#f') }),
+    outcome: accepted,
+  },
   { name: 'a request with a query and a proof htu without it', request: dpopRequest({ path: '/internal/data?x=1' }), outcome: accepted },
-  { name: 'a proof with iat 5 minutes old', request: dpopRequest({ claims: { iat: now() - 300 } }), outcome: badProof('DPoP proof iat outside the accepted window') },
-  { name: 'a proof with iat 5 minutes ahead', request: dpopRequest({ claims: { iat: now() + 300 } }), outcome: badProof('DPoP proof iat outside the accepted window') },
-  { name: 'a proof with iat as a string', request: dpopRequest({ claims: { iat: String(now()) } }), outcome: badProof('DPoP proof iat outside the accepted window') },
-  { name: 'a proof without jti', request: dpopRequest({ claims: { jti: undefined } }), outcome: badProof('DPoP proof jti missing or invalid') },
-  { name: 'a proof whose ath hashes another token', request: dpopRequest({ claims: { ath: ath('another-token') } }), outcome: badProof('DPoP proof ath mismatch') },
+  {
+    name: 'a proof with iat 5 minutes old',
+    request: dpopRequest({ claims: { iat: now() - 300 } }),
+    outcome: badProof('DPoP proof iat outside the accepted window'),
+  },
+  {
+    name: 'a proof with iat 5 minutes ahead',
+    request: dpopRequest({ claims: { iat: now() + 300 } }),
+    outcome: badProof('DPoP proof iat outside the accepted window'),
+  },
+  {
+    name: 'a proof with iat as a string',
+    request: dpopRequest({ claims: { iat: String(now()) } }),
+    outcome: badProof('DPoP proof iat outside the accepted window'),
+  },
+  {
+    name: 'a proof without jti',
+    request: dpopRequest({ claims: { jti: undefined } }),
+    outcome: badProof('DPoP proof jti missing or invalid'),
+  },
+  {
+    name: 'a proof whose ath hashes another token',
+    request: dpopRequest({ claims: { ath: ath('another-token') } }),
+    outcome: badProof('DPoP proof ath mismatch'),
+  },
   { name: 'a proof without ath', request: dpopRequest({ claims: { ath: undefined } }), outcome: badProof('DPoP proof ath mismatch') },
   {
     name: 'a valid proof by a key other than the one in cnf.jkt',
@@ -150,7 +236,11 @@ const cases: Case[] = [
   {
     name: 'a DPoP-bound token sent as Bearer',
     request: async (w) => ({ authorization: `Bearer ${boundToken(w)}` }),
-    outcome: { status: 401, challenge: challenge({ error: 'invalid_token', description: 'DPoP-bound token presented as Bearer' }), label: '401 invalid_token (Bearer challenge)' },
+    outcome: {
+      status: 401,
+      challenge: challenge({ error: 'invalid_token', description: 'DPoP-bound token presented as Bearer' }),
+      label: '401 invalid_token (Bearer challenge)',
+    },
   },
   {
     name: 'a DPoP-bound token sent as Bearer after it was cached by a DPoP request',
@@ -159,7 +249,11 @@ const cases: Case[] = [
       expect((await send(w, r)).status).toBe(200);
       return { authorization: r.authorization.replace(/^DPoP /, 'Bearer ') };
     },
-    outcome: { status: 401, challenge: challenge({ error: 'invalid_token', description: 'DPoP-bound token presented as Bearer' }), label: '401 invalid_token (Bearer challenge)' },
+    outcome: {
+      status: 401,
+      challenge: challenge({ error: 'invalid_token', description: 'DPoP-bound token presented as Bearer' }),
+      label: '401 invalid_token (Bearer challenge)',
+    },
   },
   {
     name: 'a cached DPoP-bound token sent again without a proof',
@@ -188,11 +282,17 @@ const cases: Case[] = [
     },
     outcome: dpopRefusal('invalid_token', 'Token is not DPoP-bound'),
   },
-  { name: 'an unbound Bearer token (allowed mode)', request: async (w) => ({ authorization: `Bearer ${w.issuer.sign()}` }), outcome: accepted },
+  {
+    name: 'an unbound Bearer token (allowed mode)',
+    request: async (w) => ({ authorization: `Bearer ${w.issuer.sign()}` }),
+    outcome: accepted,
+  },
 ];
 
 function send(w: World & { app?: INestApplication }, r: Request) {
-  const req = request((w as { app: INestApplication }).app.getHttpServer())[r.method ?? 'get'](r.path ?? '/internal/data').set('Authorization', r.authorization);
+  const req = request((w as { app: INestApplication }).app.getHttpServer())
+    [r.method ?? 'get'](r.path ?? '/internal/data')
+    .set('Authorization', r.authorization);
   if (r.dpop !== undefined) req.set('DPoP', r.dpop as string);
   return req.timeout(5000);
 }
@@ -257,7 +357,9 @@ describe.each(['express', 'fastify'])('AUTH_DPOP=required on %s', (platform) => 
   it('a_bearer_token_is_refused_with_the_dpop_challenge_only', async () => {
     const res = await send(w, { authorization: `Bearer ${w.issuer.sign()}` });
     expect(res.status).toBe(401);
-    expect(res.headers['www-authenticate']).toBe(`DPoP algs="${ALGS}", error="invalid_token", error_description="DPoP-bound token required"`);
+    expect(res.headers['www-authenticate']).toBe(
+      `DPoP algs="${ALGS}", error="invalid_token", error_description="DPoP-bound token required"`,
+    );
   });
 
   it('a_request_without_credentials_gets_the_dpop_challenge', async () => {
@@ -269,7 +371,9 @@ describe.each(['express', 'fastify'])('AUTH_DPOP=required on %s', (platform) => 
   it('a_bad_proof_gets_the_dpop_challenge_without_bearer', async () => {
     const res = await send(w, await dpopRequest({ htm: 'POST' })(w));
     expect(res.status).toBe(401);
-    expect(res.headers['www-authenticate']).toBe(`DPoP algs="${ALGS}", error="invalid_dpop_proof", error_description="DPoP proof htm mismatch"`);
+    expect(res.headers['www-authenticate']).toBe(
+      `DPoP algs="${ALGS}", error="invalid_dpop_proof", error_description="DPoP proof htm mismatch"`,
+    );
   });
 });
 
@@ -297,6 +401,8 @@ describe('AUTH_DPOP=disabled', () => {
   it('a_dpop_bound_token_is_still_refused_as_bearer', async () => {
     const res = await send(w, { authorization: `Bearer ${boundToken(w)}` });
     expect(res.status).toBe(401);
-    expect(res.headers['www-authenticate']).toBe(challenge({ error: 'invalid_token', description: 'DPoP-bound token presented as Bearer' }));
+    expect(res.headers['www-authenticate']).toBe(
+      challenge({ error: 'invalid_token', description: 'DPoP-bound token presented as Bearer' }),
+    );
   });
 });

@@ -6,7 +6,17 @@
  */
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { boot, expectHealthy, expectKeysUnavailable, fresh, type Harness, HANG_GUARD_MS, pastCooldown, shutdown, unknownKid } from './helpers/jwks-harness.js';
+import {
+  boot,
+  expectHealthy,
+  expectKeysUnavailable,
+  fresh,
+  type Harness,
+  HANG_GUARD_MS,
+  pastCooldown,
+  shutdown,
+  unknownKid,
+} from './helpers/jwks-harness.js';
 
 describe('a JWKS answering 500 to an app that has never loaded keys', () => {
   let h: Harness;
@@ -103,4 +113,3 @@ describe('a JWKS answering garbage', () => {
     await expectHealthy(h);
   });
 });
-

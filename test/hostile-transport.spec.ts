@@ -38,17 +38,44 @@ interface Case {
 }
 
 const duplicates: Case[] = [
-  { name: 'two Authorization headers carrying the same valid token', authorization: (i) => { const t = i.sign(); return [`Bearer ${t}`, `Bearer ${t}`]; }, outcome: TWO_HEADERS },
-  { name: 'two Authorization headers, a valid token first and a forged one second', authorization: (i) => [`Bearer ${i.sign()}`, `Bearer ${i.sign(i.claims(), {}, attacker)}`], outcome: TWO_HEADERS },
-  { name: 'two Authorization headers, a forged token first and a valid one second', authorization: (i) => [`Bearer ${i.sign(i.claims(), {}, attacker)}`, `Bearer ${i.sign()}`], outcome: TWO_HEADERS },
-  { name: 'two Authorization headers, Basic credentials first and a valid bearer token second', authorization: (i) => ['Basic dXNlcjpwYXNz', `Bearer ${i.sign()}`], outcome: TWO_HEADERS },
+  {
+    name: 'two Authorization headers carrying the same valid token',
+    authorization: (i) => {
+      const t = i.sign();
+      return [`Bearer ${t}`, `Bearer ${t}`];
+    },
+    outcome: TWO_HEADERS,
+  },
+  {
+    name: 'two Authorization headers, a valid token first and a forged one second',
+    authorization: (i) => [`Bearer ${i.sign()}`, `Bearer ${i.sign(i.claims(), {}, attacker)}`],
+    outcome: TWO_HEADERS,
+  },
+  {
+    name: 'two Authorization headers, a forged token first and a valid one second',
+    authorization: (i) => [`Bearer ${i.sign(i.claims(), {}, attacker)}`, `Bearer ${i.sign()}`],
+    outcome: TWO_HEADERS,
+  },
+  {
+    name: 'two Authorization headers, Basic credentials first and a valid bearer token second',
+    authorization: (i) => ['Basic dXNlcjpwYXNz', `Bearer ${i.sign()}`],
+    outcome: TWO_HEADERS,
+  },
 ];
 
 const schemes: Case[] = [
   { name: 'a valid token under the lowercase scheme "bearer"', authorization: (i) => `bearer ${i.sign()}`, outcome: accepted },
   { name: 'a valid token under the uppercase scheme "BEARER"', authorization: (i) => `BEARER ${i.sign()}`, outcome: accepted },
-  { name: 'an alg "none" token under the lowercase scheme "bearer"', authorization: (i) => `bearer ${b64({ alg: 'none', kid: i.keys[0].kid })}.${b64(i.claims())}.${b64('x')}`, outcome: invalidToken('Unexpected signing algorithm') },
-  { name: 'a forged token under the uppercase scheme "BEARER"', authorization: (i) => `BEARER ${i.sign(i.claims(), { kid: i.keys[0].kid }, attacker)}`, outcome: invalidToken('Invalid signature') },
+  {
+    name: 'an alg "none" token under the lowercase scheme "bearer"',
+    authorization: (i) => `bearer ${b64({ alg: 'none', kid: i.keys[0].kid })}.${b64(i.claims())}.${b64('x')}`,
+    outcome: invalidToken('Unexpected signing algorithm'),
+  },
+  {
+    name: 'a forged token under the uppercase scheme "BEARER"',
+    authorization: (i) => `BEARER ${i.sign(i.claims(), { kid: i.keys[0].kid }, attacker)}`,
+    outcome: invalidToken('Invalid signature'),
+  },
   { name: 'the scheme "Bearer" with no token', authorization: () => 'Bearer', outcome: NOT_ONE_TOKEN },
   { name: 'the scheme "Bearer" followed by a space and no token', authorization: () => 'Bearer ', outcome: NOT_ONE_TOKEN },
   { name: 'a valid token after two spaces', authorization: (i) => `Bearer  ${i.sign()}`, outcome: NOT_ONE_TOKEN },
@@ -60,13 +87,27 @@ const schemes: Case[] = [
 
 const sizes: Case[] = [
   {
-    name: 'a genuinely signed 10 KB token (over the 8 KB token limit, under Node\'s header limit)',
+    name: "a genuinely signed 10 KB token (over the 8 KB token limit, under Node's header limit)",
     authorization: (i) => `Bearer ${i.sign(i.claims({ padding: 'p'.repeat(10_000) }))}`,
     outcome: invalidToken('Token too large'),
   },
-  { name: 'a 100 KB token', authorization: (i) => `Bearer ${i.sign(i.claims({ padding: 'p'.repeat(100_000) }))}`, outcome: headersTooLarge },
-  { name: 'a valid token next to a 20 KB extra header', authorization: (i) => `Bearer ${i.sign()}`, headers: { 'X-Padding': 'p'.repeat(20_000) }, outcome: headersTooLarge },
-  { name: 'a valid token next to 200 extra headers of 100 bytes', authorization: (i) => `Bearer ${i.sign()}`, headers: Object.fromEntries(Array.from({ length: 200 }, (_, n) => [`X-Pad-${n}`, 'p'.repeat(100)])), outcome: headersTooLarge },
+  {
+    name: 'a 100 KB token',
+    authorization: (i) => `Bearer ${i.sign(i.claims({ padding: 'p'.repeat(100_000) }))}`,
+    outcome: headersTooLarge,
+  },
+  {
+    name: 'a valid token next to a 20 KB extra header',
+    authorization: (i) => `Bearer ${i.sign()}`,
+    headers: { 'X-Padding': 'p'.repeat(20_000) },
+    outcome: headersTooLarge,
+  },
+  {
+    name: 'a valid token next to 200 extra headers of 100 bytes',
+    authorization: (i) => `Bearer ${i.sign()}`,
+    headers: Object.fromEntries(Array.from({ length: 200 }, (_, n) => [`X-Pad-${n}`, 'p'.repeat(100)])),
+    outcome: headersTooLarge,
+  },
 ];
 
 const families: Array<[family: string, cases: Case[]]> = [

@@ -14,7 +14,10 @@ const run = promisify(execFile);
 
 describe('install-time telemetry', () => {
   it('package_json_opts_out_of_scarf_and_denies_its_install_script', () => {
-    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scarfSettings?: { enabled?: boolean }; allowScripts?: Record<string, boolean> };
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      scarfSettings?: { enabled?: boolean };
+      allowScripts?: Record<string, boolean>;
+    };
     expect(pkg.scarfSettings).toEqual({ enabled: false });
     expect(pkg.allowScripts?.['@scarf/scarf']).toBe(false);
   });

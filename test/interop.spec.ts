@@ -61,7 +61,11 @@ describe('tokens from the embedded dev issuer (Auth0 shape)', () => {
 
   beforeAll(async () => {
     issuer = await startDevIssuer({ enableTestControls: true });
-    app = await boot({ AUTH_ISSUER_URL: issuer.issuer, AUTH0_AUDIENCE: `${DOCUMENTS_API_AUDIENCE},${AUDIT_API_AUDIENCE}`, AUTH_M2M_ONLY: 'true' });
+    app = await boot({
+      AUTH_ISSUER_URL: issuer.issuer,
+      AUTH0_AUDIENCE: `${DOCUMENTS_API_AUDIENCE},${AUDIT_API_AUDIENCE}`,
+      AUTH_M2M_ONLY: 'true',
+    });
   });
   afterAll(async () => {
     await app?.close();

@@ -154,12 +154,16 @@ describe('deploy/kubernetes, rendered by kubectl kustomize', () => {
   });
 
   it('the_redis_overlay_points_the_token_cache_at_its_redis_and_the_examples_set_an_issuer', () => {
-    const cacheUrl = (dir: string) => ofKind(rendered.get(dir)!, 'ConfigMap').find((c) => c.metadata.name.startsWith('nest-m2m-config'))!.data;
+    const cacheUrl = (dir: string) =>
+      ofKind(rendered.get(dir)!, 'ConfigMap').find((c) => c.metadata.name.startsWith('nest-m2m-config'))!.data;
     expect(cacheUrl('base').TOKEN_CACHE_URL).toBeUndefined();
     expect(cacheUrl('overlays/redis').TOKEN_CACHE_URL).toBe('redis://nest-m2m-redis:6379');
     expect(one(rendered.get('overlays/redis')!, 'Service', 'nest-m2m-redis').spec.ports[0].port).toBe(6379);
     expect(cacheUrl('examples/auth0')).toMatchObject({ AUTH0_DOMAIN: 'acme.us.auth0.com', AUTH0_AUDIENCE: expect.any(String) });
-    expect(cacheUrl('examples/standards-issuer')).toMatchObject({ AUTH_ISSUER_URL: expect.stringMatching(/^https:\/\//), AUTH0_AUDIENCE: expect.any(String) });
+    expect(cacheUrl('examples/standards-issuer')).toMatchObject({
+      AUTH_ISSUER_URL: expect.stringMatching(/^https:\/\//),
+      AUTH0_AUDIENCE: expect.any(String),
+    });
     for (const dir of DIRS) expect(cacheUrl(dir).NODE_ENV).toBe('production');
   });
 });

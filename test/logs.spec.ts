@@ -59,13 +59,27 @@ describe.each(['express', 'fastify'])('production logs on %s', (platform) => {
     expect((await call('/internal/data', { headers: bearer(invalid) })).status).toBe(401);
     expect((await call('/internal/data', { headers: { ...bearer(garbage), 'x-request-id': 'trace-abc-123' } })).status).toBe(401);
     expect((await call(`/internal/data?access_token=${token}`)).status).toBe(400);
-    expect((await call('/internal/data', { headers: { Cookie: `session=${garbage}`, 'Proxy-Authorization': `Basic ${garbage}` } })).status).toBe(401);
+    expect(
+      (await call('/internal/data', { headers: { Cookie: `session=${garbage}`, 'Proxy-Authorization': `Basic ${garbage}` } })).status,
+    ).toBe(401);
     expect((await call('/internal/audit-events', { headers: bearer(token) })).status).toBe(403);
     // Refused on its scopes before its body (holding secrets) is read.
-    expect((await call('/internal/audit-events', { method: 'POST', headers: { ...bearer(token), 'content-type': 'application/json' }, body: JSON.stringify({ client_secret: serviceSecret, access_token: token }) })).status).toBe(403);
+    expect(
+      (
+        await call('/internal/audit-events', {
+          method: 'POST',
+          headers: { ...bearer(token), 'content-type': 'application/json' },
+          body: JSON.stringify({ client_secret: serviceSecret, access_token: token }),
+        })
+      ).status,
+    ).toBe(403);
     oversizedId.push(await call('/internal/data', { headers: { 'x-request-id': `oversized-${'Z'.repeat(4000)}` } }).then((r) => r.id));
     // A refusal after the body was read (the body's stream events must not lose the request's log context).
-    const put = await call('/internal/documents/9', { method: 'PUT', headers: { ...bearer(garbage), 'content-type': 'application/json', 'x-request-id': 'trace-put-456' }, body: JSON.stringify({ title: 't', body: 'b' }) });
+    const put = await call('/internal/documents/9', {
+      method: 'PUT',
+      headers: { ...bearer(garbage), 'content-type': 'application/json', 'x-request-id': 'trace-put-456' },
+      body: JSON.stringify({ title: 't', body: 'b' }),
+    });
     expect(put.status).toBe(401);
 
     await fetch(`${app.url}/health`);
@@ -105,7 +119,13 @@ describe.each(['express', 'fastify'])('production logs on %s', (platform) => {
   it('an_auth_rejection_line_carries_the_error_code_and_the_request_id', () => {
     const rejections = lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('auth rejected'));
     expect(rejections.map((l) => /code=(\w+)/.exec(l.msg as string)?.[1])).toEqual(
-      expect.arrayContaining(['ERR_AUTH_SIGNATURE_INVALID', 'ERR_AUTH_TOKEN_MALFORMED', 'ERR_AUTH_INVALID_REQUEST', 'ERR_AUTH_TOKEN_MISSING', 'ERR_AUTH_INSUFFICIENT_SCOPE']),
+      expect.arrayContaining([
+        'ERR_AUTH_SIGNATURE_INVALID',
+        'ERR_AUTH_TOKEN_MALFORMED',
+        'ERR_AUTH_INVALID_REQUEST',
+        'ERR_AUTH_TOKEN_MISSING',
+        'ERR_AUTH_INSUFFICIENT_SCOPE',
+      ]),
     );
     for (const l of rejections) expect(l.reqId).toEqual(expect.any(String));
     // A caller's sane x-request-id is kept, so one id follows a call across services.
@@ -120,7 +140,9 @@ describe.each(['express', 'fastify'])('production logs on %s', (platform) => {
 
   it('a_refusal_after_the_body_was_read_carries_the_request_id_too', () => {
     expect(responseIds).toContain('trace-put-456');
-    expect(lines.some((l) => l.reqId === 'trace-put-456' && /^auth rejected code=ERR_AUTH_TOKEN_MALFORMED /.test(l.msg as string))).toBe(true);
+    expect(lines.some((l) => l.reqId === 'trace-put-456' && /^auth rejected code=ERR_AUTH_TOKEN_MALFORMED /.test(l.msg as string))).toBe(
+      true,
+    );
   });
 
   it('an_oversized_x_request_id_is_replaced_and_never_logged_in_full', () => {

@@ -14,7 +14,13 @@ const SECRET = 'redis-spec-secret-0123456789abcdef';
 function captureLogs(): { lines: string[]; restore(): void } {
   const lines: string[] = [];
   const sink = (level: string) => (message: unknown) => lines.push(`${level} ${String(message)}`);
-  Logger.overrideLogger({ log: sink('log'), warn: sink('warn'), error: sink('error'), debug: sink('debug'), verbose: sink('verbose') } as LoggerService);
+  Logger.overrideLogger({
+    log: sink('log'),
+    warn: sink('warn'),
+    error: sink('error'),
+    debug: sink('debug'),
+    verbose: sink('verbose'),
+  } as LoggerService);
   return { lines, restore: () => Logger.overrideLogger(['fatal']) };
 }
 
@@ -122,7 +128,9 @@ describe('M2MTokenService with the Redis token cache', () => {
 
   it('a fleet of five replicas cold-starting together makes exactly one token request', async () => {
     const fleet = Array.from({ length: 5 }, () => service());
-    const calls = fleet.flatMap((s) => Array.from({ length: 30 }, () => s.getToken({ audience: AUDIT_API_AUDIENCE, scopes: ['write:audit'] })));
+    const calls = fleet.flatMap((s) =>
+      Array.from({ length: 30 }, () => s.getToken({ audience: AUDIT_API_AUDIENCE, scopes: ['write:audit'] })),
+    );
     const tokens = await Promise.all(calls);
     expect(tokenRequests()).toBe(1);
     expect(new Set(tokens.map((t) => t.accessToken)).size).toBe(1);

@@ -94,7 +94,10 @@ describe('sibling clients', () => {
     audit.rejectedTokens.add(first.accessToken);
     const response = await client.axiosRef.get('/audit-events');
     expect(response.status).toBe(200);
-    expect(audit.requests.map((r) => r.headers.authorization)).toEqual([`Bearer ${first.accessToken}`, expect.not.stringContaining(first.accessToken)]);
+    expect(audit.requests.map((r) => r.headers.authorization)).toEqual([
+      `Bearer ${first.accessToken}`,
+      expect.not.stringContaining(first.accessToken),
+    ]);
     expect(tokenRequests()).toBe(2);
   });
 
@@ -169,9 +172,9 @@ describe('sibling clients', () => {
     });
 
     it('invalid options fail at boot with a message naming the option', async () => {
-      await expect(
-        Test.createTestingModule({ imports: [M2MModule.forRoot({ ...options, clientId: '' })] }).compile(),
-      ).rejects.toThrow(/'clientId'/);
+      await expect(Test.createTestingModule({ imports: [M2MModule.forRoot({ ...options, clientId: '' })] }).compile()).rejects.toThrow(
+        /'clientId'/,
+      );
     });
   });
 });

@@ -67,7 +67,9 @@ describe('token endpoint client, standards dialect, against oidc-provider', () =
 
   it('a wrong secret is a typed invalid_client error that never contains the secret', async () => {
     const wrong = 'wrong-secret-that-must-not-leak';
-    const error = await client({ clientSecret: wrong }).requestToken({ audience: API }).catch((e: unknown) => e);
+    const error = await client({ clientSecret: wrong })
+      .requestToken({ audience: API })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TokenEndpointError);
     expect(error).toMatchObject({ code: 'ERR_M2M_TOKEN_ENDPOINT', status: 401, error: 'invalid_client', retryable: false });
     expect(`${String(error)} ${JSON.stringify(error)} ${(error as Error).stack}`).not.toContain(wrong);
@@ -115,7 +117,12 @@ describe('token endpoint client, Auth0 dialect, against the dev issuer', () => {
       config: {
         apis: [{ identifier: AUDIT_API_AUDIENCE, scopes: ['write:audit'], rbac: true }],
         clients: [
-          { clientId: 'secret-client', clientSecret: SECRET, tokenEndpointAuthMethod: 'any', grants: [{ audience: AUDIT_API_AUDIENCE, scopes: ['write:audit'] }] },
+          {
+            clientId: 'secret-client',
+            clientSecret: SECRET,
+            tokenEndpointAuthMethod: 'any',
+            grants: [{ audience: AUDIT_API_AUDIENCE, scopes: ['write:audit'] }],
+          },
           {
             clientId: 'key-client',
             tokenEndpointAuthMethod: 'private_key_jwt',
@@ -164,7 +171,15 @@ describe('token endpoint client, Auth0 dialect, against the dev issuer', () => {
   });
 
   it('an audience the client has no grant for is a typed access_denied error', async () => {
-    const c = new TokenEndpointClient({ dialect: 'auth0', tokenEndpoint: iss.tokenEndpoint, clientId: 'secret-client', clientSecret: SECRET });
-    await expect(c.requestToken({ audience: 'https://nothing.example.test' })).rejects.toMatchObject({ error: 'access_denied', status: 403 });
+    const c = new TokenEndpointClient({
+      dialect: 'auth0',
+      tokenEndpoint: iss.tokenEndpoint,
+      clientId: 'secret-client',
+      clientSecret: SECRET,
+    });
+    await expect(c.requestToken({ audience: 'https://nothing.example.test' })).rejects.toMatchObject({
+      error: 'access_denied',
+      status: 403,
+    });
   });
 });

@@ -10,10 +10,29 @@ const SHORT_API = 'https://short-lived.example.test';
 /** Every line Nest's Logger prints while a test runs. */
 function captureLogs(): { lines: string[]; restore(): void } {
   const lines: string[] = [];
-  const sink = (level: string) => (message: unknown, ...rest: unknown[]) => lines.push(`${level} ${String(message)} ${rest.map(String).join(' ')}`);
-  const logger: LoggerService = { log: sink('log'), warn: sink('warn'), error: sink('error'), debug: sink('debug'), verbose: sink('verbose') };
+  const sink =
+    (level: string) =>
+    (message: unknown, ...rest: unknown[]) =>
+      lines.push(`${level} ${String(message)} ${rest.map(String).join(' ')}`);
+  const logger: LoggerService = {
+    log: sink('log'),
+    warn: sink('warn'),
+    error: sink('error'),
+    debug: sink('debug'),
+    verbose: sink('verbose'),
+  };
   Logger.overrideLogger(logger);
-  return { lines, restore: () => Logger.overrideLogger(new (class implements LoggerService { log() {} warn() {} error() {} })()) };
+  return {
+    lines,
+    restore: () =>
+      Logger.overrideLogger(
+        new (class implements LoggerService {
+          log() {}
+          warn() {}
+          error() {}
+        })(),
+      ),
+  };
 }
 
 async function until(condition: () => boolean, message: string): Promise<void> {
@@ -79,7 +98,9 @@ describe('M2MTokenService against the dev issuer', () => {
 
   it('a burst of 150 concurrent cold calls makes one token request, and warm calls make none', async () => {
     const s = service();
-    const tokens = await Promise.all(Array.from({ length: 150 }, () => s.getToken({ audience: AUDIT_API_AUDIENCE, scopes: ['write:audit'] })));
+    const tokens = await Promise.all(
+      Array.from({ length: 150 }, () => s.getToken({ audience: AUDIT_API_AUDIENCE, scopes: ['write:audit'] })),
+    );
     expect(tokenRequests()).toBe(1);
     expect(new Set(tokens.map((t) => t.accessToken)).size).toBe(1);
     for (let i = 0; i < 50; i++) await s.getToken({ audience: AUDIT_API_AUDIENCE, scopes: ['write:audit'] });
@@ -157,7 +178,11 @@ describe('M2MTokenService against the dev issuer', () => {
   it('OAuth errors such as access_denied are not retried and not cached', async () => {
     const s = service();
     const ungranted = 'https://not-granted.example.test';
-    await expect(s.getToken({ audience: ungranted })).rejects.toMatchObject({ code: 'ERR_M2M_TOKEN_ENDPOINT', status: 403, error: 'access_denied' });
+    await expect(s.getToken({ audience: ungranted })).rejects.toMatchObject({
+      code: 'ERR_M2M_TOKEN_ENDPOINT',
+      status: 403,
+      error: 'access_denied',
+    });
     await expect(s.getToken({ audience: ungranted })).rejects.toBeDefined();
     expect(tokenRequests()).toBe(2);
   });

@@ -26,7 +26,10 @@ function routesOf(app: INestApplication): Route[] {
       const handler = (metatype.prototype as Record<string, unknown>)[key];
       if (key === 'constructor' || typeof handler !== 'function' || Reflect.getMetadata(PATH_METADATA, handler) === undefined) continue;
       const sub = String(Reflect.getMetadata(PATH_METADATA, handler));
-      const path = `/${[base, sub].map((p) => p.replace(/^\/|\/$/g, '')).filter(Boolean).join('/')}`.replace(/:(\w+)/g, '{$1}');
+      const path = `/${[base, sub]
+        .map((p) => p.replace(/^\/|\/$/g, ''))
+        .filter(Boolean)
+        .join('/')}`.replace(/:(\w+)/g, '{$1}');
       const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as number].toLowerCase();
       const isPublic = reflector.getAllAndOverride<boolean | undefined>(PUBLIC_METADATA, [handler, metatype]) === true;
       const scopes = [...new Set(reflector.getAllAndMerge<string[]>(SCOPES_METADATA, [handler, metatype]) ?? [])];
@@ -101,14 +104,19 @@ describe.each(['express', 'fastify'])('OpenAPI document at /docs-json on %s', (p
         'application/json': {
           schema: {
             type: 'object',
-            properties: { title: { type: 'string', minLength: 1, maxLength: 200, pattern: '\\S' }, body: { type: 'string', maxLength: 10000 } },
+            properties: {
+              title: { type: 'string', minLength: 1, maxLength: 200, pattern: '\\S' },
+              body: { type: 'string', maxLength: 10000 },
+            },
             required: ['title', 'body'],
             additionalProperties: false,
           },
         },
       },
     });
-    expect(put.parameters).toEqual([{ name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9._~-]{1,64}$', maxLength: 64 } }]);
+    expect(put.parameters).toEqual([
+      { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9._~-]{1,64}$', maxLength: 64 } },
+    ]);
     expect(Object.keys(put.responses).sort()).toEqual(['200', '201', '400', '401', '403', '413', '415', '503', '507']);
     expect(put.responses['201'].content['application/json'].schema.required).toEqual(['id', 'title', 'body']);
   });
@@ -124,7 +132,8 @@ describe.each(['express', 'fastify'])('OpenAPI document at /docs-json on %s', (p
     const configured = `http://127.0.0.1:${await freePort()}/custom/token`;
     const other = await startApp(issuer, { HTTP_PLATFORM: platform, AUTH_TOKEN_URL: configured });
     const tokenUrl = async (a: INestApplication) =>
-      ((await (await fetch(`${await a.getUrl()}/docs-json`)).json()) as any).components.securitySchemes.oauth2.flows.clientCredentials.tokenUrl;
+      ((await (await fetch(`${await a.getUrl()}/docs-json`)).json()) as any).components.securitySchemes.oauth2.flows.clientCredentials
+        .tokenUrl;
     expect(await tokenUrl(other)).toBe(configured);
     await other.close();
 
@@ -135,7 +144,10 @@ describe.each(['express', 'fastify'])('OpenAPI document at /docs-json on %s', (p
     await new Promise<void>((resolve) => blackHole.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(blackHole.address() as AddressInfo).port}`;
     try {
-      const offline = await startApp({ issuer: url, audience: issuer.audience } as TestIssuer, { AUTH_JWKS_TIMEOUT_MS: '60000', HTTP_PLATFORM: platform });
+      const offline = await startApp({ issuer: url, audience: issuer.audience } as TestIssuer, {
+        AUTH_JWKS_TIMEOUT_MS: '60000',
+        HTTP_PLATFORM: platform,
+      });
       expect(pending.filter((s) => !s.destroyed).length).toBeGreaterThan(0);
       expect(await tokenUrl(offline)).toBe(`${url}/oauth/token`);
       await offline.close();

@@ -14,7 +14,11 @@ function files(dir: string, suffix: string): string[] {
 }
 
 /** The package name of a bare specifier (`@scope/name/sub` → `@scope/name`). */
-const packageOf = (specifier: string) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+const packageOf = (specifier: string) =>
+  specifier
+    .split('/')
+    .slice(0, specifier.startsWith('@') ? 2 : 1)
+    .join('/');
 
 /** Bare specifiers of the compiled package, split into static imports/re-exports and dynamic `import()`. */
 function importsOf(lib: string): { static: Set<string>; dynamic: Set<string> } {
@@ -32,7 +36,8 @@ function importsOf(lib: string): { static: Set<string>; dynamic: Set<string> } {
   return result;
 }
 
-const manifest = (lib: string) => JSON.parse(readFileSync(join(ROOT, 'libs', lib, 'package.json'), 'utf8')) as Record<string, Record<string, unknown>>;
+const manifest = (lib: string) =>
+  JSON.parse(readFileSync(join(ROOT, 'libs', lib, 'package.json'), 'utf8')) as Record<string, Record<string, unknown>>;
 
 describe('package boundaries (compiled output, as installed by users)', () => {
   it('every_package_the_auth_library_imports_is_declared_as_a_dependency_or_peer', () => {
@@ -44,7 +49,19 @@ describe('package boundaries (compiled output, as installed by users)', () => {
 
   it('the_auth_library_never_loads_the_service_stack_or_the_dev_issuer_and_loads_ioredis_only_on_demand', () => {
     const { static: imported, dynamic } = importsOf('auth');
-    const forbidden = ['@nest-m2m/dev-issuer', '@nestjs/swagger', '@nestjs/terminus', '@nestjs/platform-fastify', '@nestjs/platform-express', 'fastify', 'express', 'pino', 'nestjs-pino', 'prom-client', 'zod'];
+    const forbidden = [
+      '@nest-m2m/dev-issuer',
+      '@nestjs/swagger',
+      '@nestjs/terminus',
+      '@nestjs/platform-fastify',
+      '@nestjs/platform-express',
+      'fastify',
+      'express',
+      'pino',
+      'nestjs-pino',
+      'prom-client',
+      'zod',
+    ];
     expect([...imported, ...dynamic].filter((p) => forbidden.includes(p))).toEqual([]);
     // An optional peer: a static import would make every install need it.
     expect(imported.has('ioredis')).toBe(false);

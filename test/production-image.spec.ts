@@ -38,9 +38,7 @@ describe('the production image, reproduced', () => {
   let dir: string;
   let issuer: TestIssuer;
   let app: RunningApp | undefined;
-  const imageEnv = Object.fromEntries(
-    instruction('ENV').map((i) => i.args.split('=') as [string, string]),
-  );
+  const imageEnv = Object.fromEntries(instruction('ENV').map((i) => i.args.split('=') as [string, string]));
   const cmd = execForm(instruction('CMD')[0]?.args ?? '[]');
 
   beforeAll(async () => {
@@ -136,10 +134,14 @@ describe('the production image, reproduced', () => {
     app.child.kill('SIGTERM');
     expect((await app.exited).code).toBe(0);
     // Empty output is not "JSON logs": the start-up line must be there, as a JSON record.
-    const records = app.stdout().split('\n').filter(Boolean).map((line) => {
-      expect(() => JSON.parse(line), line).not.toThrow();
-      return JSON.parse(line) as { msg?: unknown };
-    });
+    const records = app
+      .stdout()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        expect(() => JSON.parse(line), line).not.toThrow();
+        return JSON.parse(line) as { msg?: unknown };
+      });
     expect(records.map((r) => r.msg)).toContainEqual(expect.stringMatching(/^nest-m2m listening on http:\/\//));
   });
 });

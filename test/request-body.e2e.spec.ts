@@ -21,7 +21,6 @@ describe.each(['express', 'fastify'])('request bodies on %s', (platform) => {
   const post = () => request(running.app.getHttpServer()).post('/internal/audit-events').set('content-type', 'application/json');
   const writer = () => `Bearer ${running.issuer.sign(running.issuer.claims({ scope: 'write:audit' }))}`;
 
-
   it('without_a_token_a_body_is_refused_401_before_it_is_read', async () => {
     // Headers announce 50 KB (under the limit) and only 10 bytes follow: an answer that does not
     // wait for the rest was given without reading the body.
@@ -29,7 +28,9 @@ describe.each(['express', 'fastify'])('request bodies on %s', (platform) => {
     const answer = await new Promise<string>((resolve) => {
       let text = '';
       const socket = connect(port, '127.0.0.1', () =>
-        socket.write('POST /internal/audit-events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 50000\r\n\r\n{"action":'),
+        socket.write(
+          'POST /internal/audit-events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 50000\r\n\r\n{"action":',
+        ),
       );
       socket.on('data', (d) => (text += d.toString()));
       setTimeout(() => {
@@ -41,13 +42,22 @@ describe.each(['express', 'fastify'])('request bodies on %s', (platform) => {
   });
 
   it('without_a_token_an_oversized_or_malformed_body_is_a_401_not_a_413_or_400', async () => {
-    await post().send(eventOfSize(BODY_LIMIT_BYTES + 1)).expect(401);
+    await post()
+      .send(eventOfSize(BODY_LIMIT_BYTES + 1))
+      .expect(401);
     await post().send('{"action":').expect(401);
   });
 
   it('a_body_one_byte_over_the_limit_is_a_413_with_the_error_body', async () => {
-    const res = await post().set('Authorization', writer()).send(eventOfSize(BODY_LIMIT_BYTES + 1)).expect(413);
-    expect(res.body).toEqual({ statusCode: 413, error: 'Payload Too Large', message: `Request body is larger than ${BODY_LIMIT_BYTES} bytes` });
+    const res = await post()
+      .set('Authorization', writer())
+      .send(eventOfSize(BODY_LIMIT_BYTES + 1))
+      .expect(413);
+    expect(res.body).toEqual({
+      statusCode: 413,
+      error: 'Payload Too Large',
+      message: `Request body is larger than ${BODY_LIMIT_BYTES} bytes`,
+    });
   });
 
   it('a_body_of_exactly_the_limit_is_read_and_reaches_validation', async () => {
@@ -63,7 +73,10 @@ describe.each(['express', 'fastify'])('request bodies on %s', (platform) => {
   });
 
   it('a_body_with_a_prototype_key_is_a_400_as_not_valid_json', async () => {
-    for (const body of ['{"action":"a","resource":"r","__proto__":{"admin":true}}', '{"action":"a","resource":"r","constructor":{"prototype":{"admin":true}}}']) {
+    for (const body of [
+      '{"action":"a","resource":"r","__proto__":{"admin":true}}',
+      '{"action":"a","resource":"r","constructor":{"prototype":{"admin":true}}}',
+    ]) {
       const res = await post().set('Authorization', writer()).send(body).expect(400);
       expect(res.body).toEqual({ statusCode: 400, error: 'Bad Request', message: 'Request body is not valid JSON' });
     }
@@ -73,10 +86,19 @@ describe.each(['express', 'fastify'])('request bodies on %s', (platform) => {
     // No Content-Length to check up front: the limit is counted while reading.
     const { port } = running.app.getHttpServer().address() as { port: number };
     const status = await new Promise<number | undefined>((resolve, reject) => {
-      const req = httpRequest({ port, host: '127.0.0.1', method: 'POST', path: '/internal/audit-events', headers: { 'content-type': 'application/json', authorization: writer() } }, (res) => {
-        res.resume();
-        resolve(res.statusCode);
-      });
+      const req = httpRequest(
+        {
+          port,
+          host: '127.0.0.1',
+          method: 'POST',
+          path: '/internal/audit-events',
+          headers: { 'content-type': 'application/json', authorization: writer() },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode);
+        },
+      );
       req.on('error', reject);
       const body = eventOfSize(BODY_LIMIT_BYTES + 1);
       for (let i = 0; i < body.length; i += 8192) req.write(body.slice(i, i + 8192));

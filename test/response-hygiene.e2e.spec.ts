@@ -14,14 +14,26 @@ describe.each(['express', 'fastify'])('response headers on %s', (platform) => {
   const running = appOnTestIssuer({ HTTP_PLATFORM: platform });
   const http = () => request(running.app.getHttpServer());
 
-
   const answers: Array<[name: string, send: () => request.Test, status: number]> = [
     ['a public 200', () => http().get('/health'), 200],
     ['a guarded 200', () => http().get('/internal/data').set('Authorization', `Bearer ${running.issuer.sign()}`), 200],
     ['a 401 without token', () => http().get('/internal/data'), 401],
-    ['a 403 for a missing scope', () => http().delete('/internal/documents/1').set('Authorization', `Bearer ${running.issuer.sign()}`), 403],
+    [
+      'a 403 for a missing scope',
+      () => http().delete('/internal/documents/1').set('Authorization', `Bearer ${running.issuer.sign()}`),
+      403,
+    ],
     ['a 404 for an unknown path', () => http().get('/no/such/path'), 404],
-    ['a 413 for a body over the limit', () => http().post('/internal/audit-events').set('content-type', 'application/json').set('Authorization', `Bearer ${running.issuer.sign(running.issuer.claims({ scope: 'write:audit' }))}`).send(`"${'x'.repeat(BODY_LIMIT_BYTES)}"`), 413],
+    [
+      'a 413 for a body over the limit',
+      () =>
+        http()
+          .post('/internal/audit-events')
+          .set('content-type', 'application/json')
+          .set('Authorization', `Bearer ${running.issuer.sign(running.issuer.claims({ scope: 'write:audit' }))}`)
+          .send(`"${'x'.repeat(BODY_LIMIT_BYTES)}"`),
+      413,
+    ],
     ['the OpenAPI document', () => http().get('/docs-json'), 200],
   ];
 

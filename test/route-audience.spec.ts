@@ -90,7 +90,9 @@ async function boot(issuer: TestIssuer, overrides: Partial<AuthModuleOptions> = 
     controllers: [DocumentsController, AuditController, ReportsController],
   })
   class AppModule {}
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).setLogger(false as never).compile();
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+    .setLogger(false as never)
+    .compile();
   const app = moduleRef.createNestApplication({ logger: false });
   await app.listen(0, '127.0.0.1');
   return app;
@@ -114,7 +116,9 @@ describe('@Audience(): each API of a service accepts only its own tokens', () =>
   it('a_token_for_the_audit_api_is_refused_by_the_documents_api_with_401_invalid_token', async () => {
     app = await boot(issuer);
     const res = await get('/documents', tokenFor(AUDIT)).expect(401);
-    expect(res.headers['www-authenticate']).toBe(challenge({ error: 'invalid_token', description: 'Audience not accepted by this API' }, 'apis'));
+    expect(res.headers['www-authenticate']).toBe(
+      challenge({ error: 'invalid_token', description: 'Audience not accepted by this API' }, 'apis'),
+    );
     expect(res.body).toEqual({ statusCode: 401, error: 'Unauthorized', message: 'Audience not accepted by this API' });
     await get('/audit', tokenFor(AUDIT)).expect(200, { api: 'audit' });
   });
@@ -175,7 +179,9 @@ describe('@Audience(): each API of a service accepts only its own tokens', () =>
   });
 
   it('named_audiences_must_be_audiences', async () => {
-    await expect(boot(issuer, { namedAudiences: { documents: [] } })).rejects.toThrow("'namedAudiences.documents' must be an audience or a non-empty list of audiences");
+    await expect(boot(issuer, { namedAudiences: { documents: [] } })).rejects.toThrow(
+      "'namedAudiences.documents' must be an audience or a non-empty list of audiences",
+    );
   });
 });
 
@@ -184,7 +190,9 @@ describe('the service: the documents API and the audit API each accept only thei
   const AUDIT_API = 'https://audit.nest-m2m.local';
   const running = appOnTestIssuer({ AUTH0_AUDIENCE: `${DOCS},${AUDIT_API}`, DOCUMENTS_API_AUDIENCE: DOCS, AUDIT_API_AUDIENCE: AUDIT_API });
   const call = (method: 'get' | 'post', path: string, aud: string, scope: string) =>
-    request(running.app.getHttpServer())[method](path).set('Authorization', `Bearer ${running.issuer.sign(running.issuer.claims({ aud, scope }))}`);
+    request(running.app.getHttpServer())
+      [method](path)
+      .set('Authorization', `Bearer ${running.issuer.sign(running.issuer.claims({ aud, scope }))}`);
 
   it('an_audit_token_does_not_open_the_documents_api', async () => {
     const res = await call('get', '/internal/data', AUDIT_API, 'read:documents').expect(401);

@@ -68,7 +68,12 @@ describe.each(['express', 'fastify'])('server timeouts and connection cap on %s'
 
   it('defaults_are_10s_for_headers_30s_for_the_request_5s_keep_alive_and_a_connection_cap', async () => {
     const { server, port } = await start();
-    expect({ headers: server.headersTimeout, request: server.requestTimeout, keepAlive: server.keepAliveTimeout, max: server.maxConnections }).toEqual({
+    expect({
+      headers: server.headersTimeout,
+      request: server.requestTimeout,
+      keepAlive: server.keepAliveTimeout,
+      max: server.maxConnections,
+    }).toEqual({
       headers: 10_000,
       request: 30_000,
       keepAlive: 5_000,

@@ -101,7 +101,12 @@ afterAll(async () => {
 });
 
 /** The service on `port` with its own identity at oidc-provider, reporting deletions to `auditUrl`. */
-async function boot(port: number, auditUrl: string, identity: Record<string, string>, cache: Record<string, string>): Promise<INestApplication> {
+async function boot(
+  port: number,
+  auditUrl: string,
+  identity: Record<string, string>,
+  cache: Record<string, string>,
+): Promise<INestApplication> {
   const app = await createApp(
     {
       env: {
@@ -129,7 +134,12 @@ describe('incoming RFC 9068 tokens from oidc-provider, found by discovery', () =
 
   beforeAll(async () => {
     const port = await freePort();
-    app = await boot(port, `http://127.0.0.1:${port}`, { AUTH0_CLIENT_ID: SERVICE_BASIC.clientId, AUTH0_CLIENT_SECRET: SERVICE_BASIC.clientSecret }, {});
+    app = await boot(
+      port,
+      `http://127.0.0.1:${port}`,
+      { AUTH0_CLIENT_ID: SERVICE_BASIC.clientId, AUTH0_CLIENT_SECRET: SERVICE_BASIC.clientSecret },
+      {},
+    );
   });
   afterAll(async () => app?.close());
 
@@ -144,7 +154,9 @@ describe('incoming RFC 9068 tokens from oidc-provider, found by discovery', () =
   it('an_at_jwt_token_without_the_scope_is_a_403_insufficient_scope', async () => {
     const token = await formToken(CALLER, DOCUMENTS, 'delete:documents');
     const res = await http().get('/internal/documents/1').set('Authorization', `Bearer ${token}`).expect(403);
-    expect(res.headers['www-authenticate']).toBe(challenge({ error: 'insufficient_scope', description: 'Insufficient scope', scope: 'read:documents' }));
+    expect(res.headers['www-authenticate']).toBe(
+      challenge({ error: 'insufficient_scope', description: 'Insufficient scope', scope: 'read:documents' }),
+    );
     expect(res.body).toEqual({ statusCode: 403, error: 'Forbidden', message: 'Insufficient scope' });
   });
 
@@ -160,7 +172,11 @@ const clientAuthentications = [
   {
     name: 'client_secret_basic',
     clientId: SERVICE_BASIC.clientId,
-    identity: () => ({ AUTH0_CLIENT_ID: SERVICE_BASIC.clientId, AUTH0_CLIENT_SECRET: SERVICE_BASIC.clientSecret, AUTH_CLIENT_AUTH: 'client_secret_basic' }),
+    identity: () => ({
+      AUTH0_CLIENT_ID: SERVICE_BASIC.clientId,
+      AUTH0_CLIENT_SECRET: SERVICE_BASIC.clientSecret,
+      AUTH_CLIENT_AUTH: 'client_secret_basic',
+    }),
     authenticatedBy: { basicAuth: true, clientAssertion: false },
   },
   {
@@ -171,70 +187,79 @@ const clientAuthentications = [
   },
 ];
 
-describe.each(clientAuthentications)('DELETE → audit over HTTP with the service token from oidc-provider ($name, Redis-shared cache)', (auth) => {
-  const prefix = `nest-m2m-test:standards:${randomUUID()}:`;
-  const cache = { TOKEN_CACHE_URL: REDIS, TOKEN_CACHE_KEY_PREFIX: prefix, TOKEN_CACHE_ENCRYPTION_KEY: randomBytes(32).toString('hex') };
-  let replicaA: INestApplication;
-  let replicaB: INestApplication;
-  let redis: Redis;
+describe.each(clientAuthentications)(
+  'DELETE → audit over HTTP with the service token from oidc-provider ($name, Redis-shared cache)',
+  (auth) => {
+    const prefix = `nest-m2m-test:standards:${randomUUID()}:`;
+    const cache = { TOKEN_CACHE_URL: REDIS, TOKEN_CACHE_KEY_PREFIX: prefix, TOKEN_CACHE_ENCRYPTION_KEY: randomBytes(32).toString('hex') };
+    let replicaA: INestApplication;
+    let replicaB: INestApplication;
+    let redis: Redis;
 
-  beforeAll(async () => {
-    redis = new Redis(REDIS);
-    // Replica A is the audit sibling of both (its own URL), as in embedded mode; B shares A's Redis.
-    const portA = await freePort();
-    const auditUrl = `http://127.0.0.1:${portA}`;
-    replicaA = await boot(portA, auditUrl, auth.identity(), cache);
-    replicaB = await boot(0, auditUrl, auth.identity(), cache);
-  });
-  afterAll(async () => {
-    await replicaA?.close();
-    await replicaB?.close();
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length) await redis.del(...keys);
-    redis.disconnect();
-  });
+    beforeAll(async () => {
+      redis = new Redis(REDIS);
+      // Replica A is the audit sibling of both (its own URL), as in embedded mode; B shares A's Redis.
+      const portA = await freePort();
+      const auditUrl = `http://127.0.0.1:${portA}`;
+      replicaA = await boot(portA, auditUrl, auth.identity(), cache);
+      replicaB = await boot(0, auditUrl, auth.identity(), cache);
+    });
+    afterAll(async () => {
+      await replicaA?.close();
+      await replicaB?.close();
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length) await redis.del(...keys);
+      redis.disconnect();
+    });
 
-  const deleteAs = async (app: INestApplication, id: string) =>
-    request(app.getHttpServer())
-      .delete(`/internal/documents/${id}`)
-      .set('Authorization', `Bearer ${await formToken(CALLER, DOCUMENTS, 'delete:documents')}`);
+    const deleteAs = async (app: INestApplication, id: string) =>
+      request(app.getHttpServer())
+        .delete(`/internal/documents/${id}`)
+        .set('Authorization', `Bearer ${await formToken(CALLER, DOCUMENTS, 'delete:documents')}`);
 
-  it('a_delete_is_audited_with_a_token_asked_for_by_form_with_resource_and_write_audit', async () => {
-    const res = await deleteAs(replicaA, '1');
-    expect(res.status, JSON.stringify(res.body)).toBe(200);
-    expect(res.body).toEqual({ deleted: '1', auditEventId: expect.any(String) });
-    expect(grantsOf(auth.clientId)).toEqual([
-      {
-        clientId: auth.clientId,
-        contentType: 'application/x-www-form-urlencoded',
-        ...auth.authenticatedBy,
-        resource: AUDIT,
-        scope: 'write:audit',
-      },
-    ]);
-    const events = await request(replicaA.getHttpServer())
-      .get('/internal/audit-events')
-      .set('Authorization', `Bearer ${await formToken(AUDITOR, AUDIT, 'read:audit')}`)
-      .expect(200);
-    expect(events.body.events).toContainEqual(
-      expect.objectContaining({ id: res.body.auditEventId, action: 'document.deleted', resource: 'documents/1', actor: CALLER.clientId, recordedBy: auth.clientId }),
-    );
-  });
+    it('a_delete_is_audited_with_a_token_asked_for_by_form_with_resource_and_write_audit', async () => {
+      const res = await deleteAs(replicaA, '1');
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res.body).toEqual({ deleted: '1', auditEventId: expect.any(String) });
+      expect(grantsOf(auth.clientId)).toEqual([
+        {
+          clientId: auth.clientId,
+          contentType: 'application/x-www-form-urlencoded',
+          ...auth.authenticatedBy,
+          resource: AUDIT,
+          scope: 'write:audit',
+        },
+      ]);
+      const events = await request(replicaA.getHttpServer())
+        .get('/internal/audit-events')
+        .set('Authorization', `Bearer ${await formToken(AUDITOR, AUDIT, 'read:audit')}`)
+        .expect(200);
+      expect(events.body.events).toContainEqual(
+        expect.objectContaining({
+          id: res.body.auditEventId,
+          action: 'document.deleted',
+          resource: 'documents/1',
+          actor: CALLER.clientId,
+          recordedBy: auth.clientId,
+        }),
+      );
+    });
 
-  it('a_second_delete_on_another_replica_reuses_the_token_cached_encrypted_in_redis', async () => {
-    const res = await deleteAs(replicaB, '2');
-    expect(res.status, JSON.stringify(res.body)).toBe(200);
-    // Still the one token request of the first deletion: replica B found the token in Redis.
-    expect(grantsOf(auth.clientId)).toHaveLength(1);
-    const tokenKeys = (await redis.keys(`${prefix}*`)).filter((k) => /^[0-9a-f]{64}$/.test(k.slice(prefix.length)));
-    expect(tokenKeys).toHaveLength(1);
-    expect(await redis.get(tokenKeys[0])).not.toMatch(/eyJ/);
-    const events = await request(replicaA.getHttpServer())
-      .get('/internal/audit-events')
-      .set('Authorization', `Bearer ${await formToken(AUDITOR, AUDIT, 'read:audit')}`)
-      .expect(200);
-    expect(events.body.events).toContainEqual(
-      expect.objectContaining({ id: res.body.auditEventId, resource: 'documents/2', recordedBy: auth.clientId }),
-    );
-  });
-});
+    it('a_second_delete_on_another_replica_reuses_the_token_cached_encrypted_in_redis', async () => {
+      const res = await deleteAs(replicaB, '2');
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      // Still the one token request of the first deletion: replica B found the token in Redis.
+      expect(grantsOf(auth.clientId)).toHaveLength(1);
+      const tokenKeys = (await redis.keys(`${prefix}*`)).filter((k) => /^[0-9a-f]{64}$/.test(k.slice(prefix.length)));
+      expect(tokenKeys).toHaveLength(1);
+      expect(await redis.get(tokenKeys[0])).not.toMatch(/eyJ/);
+      const events = await request(replicaA.getHttpServer())
+        .get('/internal/audit-events')
+        .set('Authorization', `Bearer ${await formToken(AUDITOR, AUDIT, 'read:audit')}`)
+        .expect(200);
+      expect(events.body.events).toContainEqual(
+        expect.objectContaining({ id: res.body.auditEventId, resource: 'documents/2', recordedBy: auth.clientId }),
+      );
+    });
+  },
+);

@@ -60,136 +60,141 @@ async function startReceiver(): Promise<{ url: string; spans: OtlpSpan[]; bodies
 
 const attr = (span: OtlpSpan, key: string) => {
   const v = span.attributes?.find((a) => a.key === key)?.value;
-  return v === undefined ? undefined : (v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : v.boolValue ?? v.doubleValue));
+  return v === undefined ? undefined : (v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : (v.boolValue ?? v.doubleValue)));
 };
 
-describe.each(['express', 'fastify'])('OpenTelemetry traces of the built service on %s, exported to a real OTLP/HTTP receiver', (platform) => {
-  let issuer: DevIssuer;
-  let receiver: Awaited<ReturnType<typeof startReceiver>>;
-  let app: RunningApp | undefined;
-  let token: string;
+describe.each(['express', 'fastify'])(
+  'OpenTelemetry traces of the built service on %s, exported to a real OTLP/HTTP receiver',
+  (platform) => {
+    let issuer: DevIssuer;
+    let receiver: Awaited<ReturnType<typeof startReceiver>>;
+    let app: RunningApp | undefined;
+    let token: string;
 
-  beforeAll(async () => {
-    issuer = await startDevIssuer();
-    receiver = await startReceiver();
-    const port = await freePort();
-    const secret = issuer.config.clients.find((c) => c.clientId === 'nest-m2m-service')!.clientSecret!;
-    app = await spawnApp({
-      PORT: String(port),
-      HTTP_PLATFORM: platform,
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'warn',
-      AUTH_ISSUER_URL: issuer.issuer,
-      AUTH0_AUDIENCE: `${DOCUMENTS_API_AUDIENCE},${AUDIT_API_AUDIENCE}`,
-      AUTH_TOKEN_DIALECT: 'auth0',
-      AUTH_CLIENT_AUTH: 'client_secret_post',
-      AUTH0_CLIENT_ID: 'nest-m2m-service',
-      AUTH0_CLIENT_SECRET: secret,
-      // The audit sibling is the service itself over HTTP: the trace crosses a real hop.
-      AUDIT_SERVICE_URL: `http://127.0.0.1:${port}`,
-      AUDIT_SERVICE_AUDIENCE: AUDIT_API_AUDIENCE,
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-      OTEL_SERVICE_NAME: 'documents',
-      OTEL_BSP_SCHEDULE_DELAY: '100',
-    });
-    await waitForHealth(app);
-    token = await issuer.getToken({ clientId: 'documents-caller', audience: DOCUMENTS_API_AUDIENCE });
-  }, 60_000);
+    beforeAll(async () => {
+      issuer = await startDevIssuer();
+      receiver = await startReceiver();
+      const port = await freePort();
+      const secret = issuer.config.clients.find((c) => c.clientId === 'nest-m2m-service')!.clientSecret!;
+      app = await spawnApp({
+        PORT: String(port),
+        HTTP_PLATFORM: platform,
+        NODE_ENV: 'production',
+        LOG_LEVEL: 'warn',
+        AUTH_ISSUER_URL: issuer.issuer,
+        AUTH0_AUDIENCE: `${DOCUMENTS_API_AUDIENCE},${AUDIT_API_AUDIENCE}`,
+        AUTH_TOKEN_DIALECT: 'auth0',
+        AUTH_CLIENT_AUTH: 'client_secret_post',
+        AUTH0_CLIENT_ID: 'nest-m2m-service',
+        AUTH0_CLIENT_SECRET: secret,
+        // The audit sibling is the service itself over HTTP: the trace crosses a real hop.
+        AUDIT_SERVICE_URL: `http://127.0.0.1:${port}`,
+        AUDIT_SERVICE_AUDIENCE: AUDIT_API_AUDIENCE,
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_SERVICE_NAME: 'documents',
+        OTEL_BSP_SCHEDULE_DELAY: '100',
+      });
+      await waitForHealth(app);
+      token = await issuer.getToken({ clientId: 'documents-caller', audience: DOCUMENTS_API_AUDIENCE });
+    }, 60_000);
 
-  afterAll(async () => {
-    await stopApp(app);
-    await receiver?.close();
-    await issuer?.close();
-  });
-
-  /** Waits (hang guard only) until `found` holds for the spans received so far. */
-  const poll = async <T>(found: (spans: OtlpSpan[]) => T | undefined): Promise<T> => {
-    let result: T | undefined;
-    await expect.poll(() => (result = found(receiver.spans)), { timeout: 15_000, interval: 100 }).toBeTruthy();
-    return result!;
-  };
-
-  it('one_delete_is_one_trace_spanning_documents_token_request_and_the_audit_call', async () => {
-    const auth = { authorization: `Bearer ${token}` };
-    const put = await fetch(`${app!.url}/internal/documents/traced`, {
-      method: 'PUT',
-      headers: { ...auth, 'content-type': 'application/json' },
-      body: JSON.stringify({ title: 'Traced', body: 'to be deleted' }),
-    });
-    expect(put.status).toBe(201);
-    const deleted = await fetch(`${app!.url}/internal/documents/traced`, { method: 'DELETE', headers: auth });
-    expect(deleted.status).toBe(200);
-
-    const root = await poll((spans) => spans.find((s) => s.kind === SERVER && s.name === 'DELETE /internal/documents/:id'));
-    const inTrace = (name: string) => receiver.spans.filter((s) => s.traceId === root.traceId && s.name === name);
-    const trace = await poll((spans) => {
-      const t = spans.filter((s) => s.traceId === root.traceId);
-      return t.some((s) => s.kind === SERVER && s.name === 'POST /internal/audit-events') ? t : undefined;
+    afterAll(async () => {
+      await stopApp(app);
+      await receiver?.close();
+      await issuer?.close();
     });
 
-    expect(root.parentSpanId ?? '').toBe('');
-    expect(root.service).toBe('documents');
-    expect(attr(root, 'http.request.method')).toBe('DELETE');
-    expect(attr(root, 'http.route')).toBe('/internal/documents/:id');
-    expect(attr(root, 'http.response.status_code')).toBe(200);
+    /** Waits (hang guard only) until `found` holds for the spans received so far. */
+    const poll = async <T>(found: (spans: OtlpSpan[]) => T | undefined): Promise<T> => {
+      let result: T | undefined;
+      await expect.poll(() => (result = found(receiver.spans)), { timeout: 15_000, interval: 100 }).toBeTruthy();
+      return result!;
+    };
 
-    // documents → the service's own token request (the first call to the audit API needs one).
-    const [tokenRequest] = inTrace('m2m.token.request');
-    expect(tokenRequest, JSON.stringify(trace.map((s) => s.name))).toBeDefined();
-    expect(tokenRequest.kind).toBe(CLIENT);
-    expect(tokenRequest.parentSpanId).toBe(root.spanId);
-    expect(tokenRequest.scope).toBe('@nest-m2m/auth');
-    expect(attr(tokenRequest, 'url.full')).toBe(issuer.tokenEndpoint);
-    expect(attr(tokenRequest, 'nest_m2m.client_id')).toBe('nest-m2m-service');
-    expect(attr(tokenRequest, 'nest_m2m.token.audience')).toBe(AUDIT_API_AUDIENCE);
-    expect(attr(tokenRequest, 'http.response.status_code')).toBe(200);
+    it('one_delete_is_one_trace_spanning_documents_token_request_and_the_audit_call', async () => {
+      const auth = { authorization: `Bearer ${token}` };
+      const put = await fetch(`${app!.url}/internal/documents/traced`, {
+        method: 'PUT',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ title: 'Traced', body: 'to be deleted' }),
+      });
+      expect(put.status).toBe(201);
+      const deleted = await fetch(`${app!.url}/internal/documents/traced`, { method: 'DELETE', headers: auth });
+      expect(deleted.status).toBe(200);
 
-    // documents → audit: the sibling call, and the audit API's own server span as its child
-    // (traceparent crossed the HTTP hop), with the token verification inside it.
-    const [siblingCall] = inTrace('POST audit');
-    expect(siblingCall.kind).toBe(CLIENT);
-    expect(siblingCall.parentSpanId).toBe(root.spanId);
-    expect(attr(siblingCall, 'url.full')).toBe(`${app!.url}/internal/audit-events`);
-    expect(attr(siblingCall, 'http.response.status_code')).toBe(201);
-    const [auditServer] = inTrace('POST /internal/audit-events');
-    expect(auditServer.parentSpanId).toBe(siblingCall.spanId);
-    // The audit API verifies the service's new token in full; the caller's token, verified by the
-    // PUT, is a verified-token cache hit on the DELETE (no span: hits cost microseconds).
-    const verifications = inTrace('auth.token.verify');
-    expect(verifications.map((v) => v.parentSpanId)).toEqual([auditServer.spanId]);
+      const root = await poll((spans) => spans.find((s) => s.kind === SERVER && s.name === 'DELETE /internal/documents/:id'));
+      const inTrace = (name: string) => receiver.spans.filter((s) => s.traceId === root.traceId && s.name === name);
+      const trace = await poll((spans) => {
+        const t = spans.filter((s) => s.traceId === root.traceId);
+        return t.some((s) => s.kind === SERVER && s.name === 'POST /internal/audit-events') ? t : undefined;
+      });
 
-    // No credential in any exported byte.
-    const exported = receiver.bodies.join('\n');
-    const secret = issuer.config.clients.find((c) => c.clientId === 'nest-m2m-service')!.clientSecret!;
-    for (const credential of [token, secret, 'Bearer ', 'client_secret']) expect(exported).not.toContain(credential);
-  });
+      expect(root.parentSpanId ?? '').toBe('');
+      expect(root.service).toBe('documents');
+      expect(attr(root, 'http.request.method')).toBe('DELETE');
+      expect(attr(root, 'http.route')).toBe('/internal/documents/:id');
+      expect(attr(root, 'http.response.status_code')).toBe(200);
 
-  it('an_incoming_traceparent_is_the_parent_of_the_request_span', async () => {
-    const traceId = randomBytes(16).toString('hex');
-    const parentId = randomBytes(8).toString('hex');
-    const res = await fetch(`${app!.url}/internal/documents/1`, {
-      headers: { authorization: `Bearer ${token}`, traceparent: `00-${traceId}-${parentId}-01` },
+      // documents → the service's own token request (the first call to the audit API needs one).
+      const [tokenRequest] = inTrace('m2m.token.request');
+      expect(tokenRequest, JSON.stringify(trace.map((s) => s.name))).toBeDefined();
+      expect(tokenRequest.kind).toBe(CLIENT);
+      expect(tokenRequest.parentSpanId).toBe(root.spanId);
+      expect(tokenRequest.scope).toBe('@nest-m2m/auth');
+      expect(attr(tokenRequest, 'url.full')).toBe(issuer.tokenEndpoint);
+      expect(attr(tokenRequest, 'nest_m2m.client_id')).toBe('nest-m2m-service');
+      expect(attr(tokenRequest, 'nest_m2m.token.audience')).toBe(AUDIT_API_AUDIENCE);
+      expect(attr(tokenRequest, 'http.response.status_code')).toBe(200);
+
+      // documents → audit: the sibling call, and the audit API's own server span as its child
+      // (traceparent crossed the HTTP hop), with the token verification inside it.
+      const [siblingCall] = inTrace('POST audit');
+      expect(siblingCall.kind).toBe(CLIENT);
+      expect(siblingCall.parentSpanId).toBe(root.spanId);
+      expect(attr(siblingCall, 'url.full')).toBe(`${app!.url}/internal/audit-events`);
+      expect(attr(siblingCall, 'http.response.status_code')).toBe(201);
+      const [auditServer] = inTrace('POST /internal/audit-events');
+      expect(auditServer.parentSpanId).toBe(siblingCall.spanId);
+      // The audit API verifies the service's new token in full; the caller's token, verified by the
+      // PUT, is a verified-token cache hit on the DELETE (no span: hits cost microseconds).
+      const verifications = inTrace('auth.token.verify');
+      expect(verifications.map((v) => v.parentSpanId)).toEqual([auditServer.spanId]);
+
+      // No credential in any exported byte.
+      const exported = receiver.bodies.join('\n');
+      const secret = issuer.config.clients.find((c) => c.clientId === 'nest-m2m-service')!.clientSecret!;
+      for (const credential of [token, secret, 'Bearer ', 'client_secret']) expect(exported).not.toContain(credential);
     });
-    expect(res.status).toBe(200);
-    const span = await poll((spans) => spans.find((s) => s.traceId === traceId && s.kind === SERVER));
-    expect(span.name).toBe('GET /internal/documents/:id');
-    expect(span.parentSpanId).toBe(parentId);
-  });
 
-  it('health_probes_and_metrics_scrapes_make_no_span', async () => {
-    for (const path of ['/health', '/health/ready', '/metrics']) expect((await fetch(`${app!.url}${path}`)).status).toBe(200);
-    // A traced request after them: once its span is in, theirs would have been too.
-    const marker = randomBytes(16).toString('hex');
-    await fetch(`${app!.url}/internal/documents/1`, { headers: { authorization: `Bearer ${token}`, traceparent: `00-${marker}-${randomBytes(8).toString('hex')}-01` } });
-    await poll((spans) => spans.find((s) => s.traceId === marker));
-    expect(receiver.spans.filter((s) => s.kind === SERVER && /health|metrics/.test(String(attr(s, 'url.path'))))).toEqual([]);
-  });
+    it('an_incoming_traceparent_is_the_parent_of_the_request_span', async () => {
+      const traceId = randomBytes(16).toString('hex');
+      const parentId = randomBytes(8).toString('hex');
+      const res = await fetch(`${app!.url}/internal/documents/1`, {
+        headers: { authorization: `Bearer ${token}`, traceparent: `00-${traceId}-${parentId}-01` },
+      });
+      expect(res.status).toBe(200);
+      const span = await poll((spans) => spans.find((s) => s.traceId === traceId && s.kind === SERVER));
+      expect(span.name).toBe('GET /internal/documents/:id');
+      expect(span.parentSpanId).toBe(parentId);
+    });
 
-  it('the_jwks_fetch_is_a_client_span_with_its_url', async () => {
-    const fetchSpan = await poll((spans) => spans.find((s) => s.name === 'auth.jwks.fetch'));
-    expect(fetchSpan.kind).toBe(CLIENT);
-    expect(attr(fetchSpan, 'url.full')).toBe(issuer.jwksUri);
-    expect(attr(fetchSpan, 'http.request.method')).toBe('GET');
-    expect(attr(fetchSpan, 'nest_m2m.jwks.keys')).toBeGreaterThan(0);
-  });
-});
+    it('health_probes_and_metrics_scrapes_make_no_span', async () => {
+      for (const path of ['/health', '/health/ready', '/metrics']) expect((await fetch(`${app!.url}${path}`)).status).toBe(200);
+      // A traced request after them: once its span is in, theirs would have been too.
+      const marker = randomBytes(16).toString('hex');
+      await fetch(`${app!.url}/internal/documents/1`, {
+        headers: { authorization: `Bearer ${token}`, traceparent: `00-${marker}-${randomBytes(8).toString('hex')}-01` },
+      });
+      await poll((spans) => spans.find((s) => s.traceId === marker));
+      expect(receiver.spans.filter((s) => s.kind === SERVER && /health|metrics/.test(String(attr(s, 'url.path'))))).toEqual([]);
+    });
+
+    it('the_jwks_fetch_is_a_client_span_with_its_url', async () => {
+      const fetchSpan = await poll((spans) => spans.find((s) => s.name === 'auth.jwks.fetch'));
+      expect(fetchSpan.kind).toBe(CLIENT);
+      expect(attr(fetchSpan, 'url.full')).toBe(issuer.jwksUri);
+      expect(attr(fetchSpan, 'http.request.method')).toBe('GET');
+      expect(attr(fetchSpan, 'nest_m2m.jwks.keys')).toBeGreaterThan(0);
+    });
+  },
+);

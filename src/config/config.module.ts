@@ -54,7 +54,13 @@ export class AppConfigModule {
         module: AppConfigModule,
         global: true,
         imports: [configModule],
-        providers: [{ provide: APP_CONFIG, inject: [ConfigService], useFactory: (service: AppConfigService): AppConfig => service.get<AppConfig>('app') }],
+        providers: [
+          {
+            provide: APP_CONFIG,
+            inject: [ConfigService],
+            useFactory: (service: AppConfigService): AppConfig => service.get<AppConfig>('app'),
+          },
+        ],
         exports: [APP_CONFIG, ConfigModule],
       },
     };

@@ -44,7 +44,11 @@ export class DocumentsController {
   @ApiBody({ required: true, schema: DOCUMENT_INPUT_JSON_SCHEMA as object })
   @ApiResponse({ status: 201, description: 'Created', schema: DOCUMENT_JSON_SCHEMA })
   @ApiResponse({ status: 200, description: 'Replaced', schema: DOCUMENT_JSON_SCHEMA })
-  @ApiResponse({ status: 400, description: 'Invalid id or body (not JSON, a missing, blank, too long or unknown field)', schema: ERROR_BODY })
+  @ApiResponse({
+    status: 400,
+    description: 'Invalid id or body (not JSON, a missing, blank, too long or unknown field)',
+    schema: ERROR_BODY,
+  })
   @ApiResponse({ status: 413, description: 'Request body over 100 KiB', schema: ERROR_BODY })
   @ApiResponse({ status: 415, description: 'Content-Type is not application/json', schema: ERROR_BODY })
   @ApiResponse({ status: 507, description: 'A new document does not fit in the in-memory store', schema: ERROR_BODY })

@@ -71,7 +71,10 @@ export function loggerParams(config: AppConfig): Params {
         headers: redactHeaders(loggedHeaders(req.headers, req.id)),
         remoteAddress: req.remoteAddress,
       }),
-      res: (res: { statusCode: number; headers: Record<string, unknown> }) => ({ statusCode: res.statusCode, headers: redactHeaders(res.headers) }),
+      res: (res: { statusCode: number; headers: Record<string, unknown> }) => ({
+        statusCode: res.statusCode,
+        headers: redactHeaders(res.headers),
+      }),
     },
     ...(pretty && { transport: { target: 'pino-pretty', options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l' } } }),
   };

@@ -57,7 +57,9 @@ export function attachManagementPort(app: INestApplication, env: Env): void {
     for (const handler of handlers) handler.call(api, req, res);
   };
   api.removeAllListeners('request');
-  api.on('request', (req: IncomingMessage, res: ServerResponse) => (MANAGEMENT_ONLY.test(req.url ?? '/') ? notFound(req, res) : dispatch(req, res)));
+  api.on('request', (req: IncomingMessage, res: ServerResponse) =>
+    MANAGEMENT_ONLY.test(req.url ?? '/') ? notFound(req, res) : dispatch(req, res),
+  );
 
   const management = createServer((req, res) => {
     if (!ON_MANAGEMENT_PORT.test(req.url ?? '/')) {

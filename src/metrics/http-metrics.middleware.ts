@@ -30,7 +30,10 @@ export class HttpMetricsMiddleware implements NestMiddleware {
 }
 
 interface FastifyLike {
-  addHook(name: 'onResponse', hook: (req: FastifyRequestLike, reply: { statusCode: number; elapsedTime: number }, done: () => void) => void): void;
+  addHook(
+    name: 'onResponse',
+    hook: (req: FastifyRequestLike, reply: { statusCode: number; elapsedTime: number }, done: () => void) => void,
+  ): void;
 }
 interface FastifyRequestLike {
   method: string;
@@ -50,7 +53,10 @@ export class FastifyHttpMetrics implements OnModuleInit {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyLike>();
     fastify.addHook('onResponse', (req, reply, done) => {
       const route = req.routeOptions?.url ?? 'unmatched';
-      this.metrics.httpRequestDuration.observe({ method: req.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
+      this.metrics.httpRequestDuration.observe(
+        { method: req.method, route, status_code: String(reply.statusCode) },
+        reply.elapsedTime / 1000,
+      );
       done();
     });
   }

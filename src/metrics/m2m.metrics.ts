@@ -38,7 +38,9 @@ export class M2MMetrics implements OnApplicationBootstrap {
     const { tokenRequests, tokenCacheHits, tokenCacheMisses, auth0QuotaRemaining } = this.metrics;
 
     source.events.on('token_issued', ({ audience }) => tokenRequests.inc({ audience, outcome: 'success' }));
-    source.events.on('failure', ({ audience, servedStale }) => tokenRequests.inc({ audience, outcome: servedStale ? 'failure_served_stale' : 'failure' }));
+    source.events.on('failure', ({ audience, servedStale }) =>
+      tokenRequests.inc({ audience, outcome: servedStale ? 'failure_served_stale' : 'failure' }),
+    );
 
     // Hits and misses are counters the service keeps; they are read at scrape time.
     const seen = { hits: 0, misses: 0 };
@@ -53,10 +55,14 @@ export class M2MMetrics implements OnApplicationBootstrap {
       const quota = source.quota();
       if (!quota) return;
       auth0QuotaRemaining.reset();
-      for (const [scope, buckets] of [['client', quota.client], ['organization', quota.organization]] as const) {
+      for (const [scope, buckets] of [
+        ['client', quota.client],
+        ['organization', quota.organization],
+      ] as const) {
         for (const b of buckets ?? []) auth0QuotaRemaining.set({ client_id: quota.clientId, scope, bucket: b.bucket }, b.remaining);
       }
-      if (quota.rateLimit) auth0QuotaRemaining.set({ client_id: quota.clientId, scope: 'rate_limit', bucket: 'window' }, quota.rateLimit.remaining);
+      if (quota.rateLimit)
+        auth0QuotaRemaining.set({ client_id: quota.clientId, scope: 'rate_limit', bucket: 'window' }, quota.rateLimit.remaining);
     };
     // prom-client calls `collect` on every scrape; chaining keeps a single hook per metric.
     Object.assign(tokenCacheHits, { collect: collectCache });

@@ -122,7 +122,8 @@ function applySecurity(op: Operation, security: RouteRequirements): void {
     content: { 'application/json': { schema: { $ref: '#/components/schemas/BearerError' } } },
   });
   op.responses['401'] = error('Missing or invalid access token (`invalid_token`)');
-  if (security.scopes.length > 0) op.responses['403'] = error(`Token lacks a required scope (\`insufficient_scope\`): ${security.scopes.join(' ')}`);
+  if (security.scopes.length > 0)
+    op.responses['403'] = error(`Token lacks a required scope (\`insufficient_scope\`): ${security.scopes.join(' ')}`);
   op.responses['503'] = {
     description: 'Signing keys unobtainable right now; retry after `Retry-After` seconds (never a 401)',
     headers: { 'Retry-After': { schema: { type: 'integer' } } },

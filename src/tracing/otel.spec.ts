@@ -25,7 +25,10 @@ describe('startTracing (the OpenTelemetry SDK from OTEL_* variables)', () => {
   });
 
   it('the_traces_endpoint_wins_and_is_used_as_is', () => {
-    tracing = startTracing({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://127.0.0.1:9999/custom' });
+    tracing = startTracing({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://127.0.0.1:9999/custom',
+    });
     expect(tracing?.tracesUrl).toBe('http://127.0.0.1:9999/custom');
   });
 });

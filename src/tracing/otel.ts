@@ -34,7 +34,10 @@ export function startTracing(env: Env): Tracing | undefined {
   const tracesUrl = tracesEndpoint(env);
   if (!tracesUrl || env.OTEL_SDK_DISABLED?.toLowerCase() === 'true' || env.OTEL_TRACES_EXPORTER?.toLowerCase() === 'none') return undefined;
   const provider = new TracerProvider({
-    resource: resourceFromAttributes({ ...resourceAttributes(env.OTEL_RESOURCE_ATTRIBUTES), 'service.name': env.OTEL_SERVICE_NAME || resourceAttributes(env.OTEL_RESOURCE_ATTRIBUTES)['service.name'] || 'nest-m2m' }),
+    resource: resourceFromAttributes({
+      ...resourceAttributes(env.OTEL_RESOURCE_ATTRIBUTES),
+      'service.name': env.OTEL_SERVICE_NAME || resourceAttributes(env.OTEL_RESOURCE_ATTRIBUTES)['service.name'] || 'nest-m2m',
+    }),
     sampler: sampler(env),
     spanProcessors: [
       new BatchSpanProcessor({

@@ -1,4 +1,12 @@
-import { type DynamicModule, Inject, type MiddlewareConsumer, Module, type NestModule, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import {
+  type DynamicModule,
+  Inject,
+  type MiddlewareConsumer,
+  Module,
+  type NestModule,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { startTracing, type Tracing } from './otel.js';
 import { FASTIFY_ROUTE, ServerSpanMiddleware } from './server-span.middleware.js';
@@ -45,5 +53,8 @@ export class TracingModule implements NestModule, OnModuleInit, OnApplicationShu
 }
 
 interface FastifyLike {
-  addHook(name: 'onRequest', hook: (request: { raw: object; routeOptions?: { url?: string } }, reply: unknown, done: () => void) => void): void;
+  addHook(
+    name: 'onRequest',
+    hook: (request: { raw: object; routeOptions?: { url?: string } }, reply: unknown, done: () => void) => void,
+  ): void;
 }

@@ -6,7 +6,14 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort, type RunningApp, spawnApp, stopApp, waitForHealth } from '../helpers/built-app.js';
 import { describeOutput, killRunningCommands, run, runOk } from './helpers/commands.js';
 import { addedToApp, type PackageLock } from './helpers/install-footprint.js';
-import { type ConsumerAppSpec, createConsumerApp, ESM_TSCONFIG, type InstalledApp, previousMinorRange, rootVersion } from './helpers/consumer-app.js';
+import {
+  type ConsumerAppSpec,
+  createConsumerApp,
+  ESM_TSCONFIG,
+  type InstalledApp,
+  previousMinorRange,
+  rootVersion,
+} from './helpers/consumer-app.js';
 
 /**
  * Fresh apps, written from scratch, that install the packed libraries (not the workspaces) next to
@@ -82,7 +89,10 @@ describe('consumer apps installing the packed @nest-m2m packages', { timeout: 30
     // In parallel: npm install waits on the network and the disk more than on the CPU.
     for (const spec of APPS) {
       const install = createConsumerApp(root, spec, packed);
-      install.then((app) => record(spec.name, 'npm install', app.installMs), () => undefined);
+      install.then(
+        (app) => record(spec.name, 'npm install', app.installMs),
+        () => undefined,
+      );
       installs.set(spec.name, install);
     }
     // Each app's own describe rethrows its own install failure.
@@ -93,7 +103,11 @@ describe('consumer apps installing the packed @nest-m2m packages', { timeout: 30
     await Promise.all(processes.map((p) => stopApp(p)));
     killRunningCommands();
     if (root) await rm(root, { recursive: true, force: true });
-    console.log(`consumer app timings:\n${Object.entries(timings).map(([app, steps]) => `  ${app}: ${JSON.stringify(steps)}`).join('\n')}`);
+    console.log(
+      `consumer app timings:\n${Object.entries(timings)
+        .map(([app, steps]) => `  ${app}: ${JSON.stringify(steps)}`)
+        .join('\n')}`,
+    );
   }, 60_000);
 
   for (const spec of APPS) {
@@ -112,10 +126,14 @@ describe('consumer apps installing the packed @nest-m2m packages', { timeout: 30
           expect([...versions.get(name)!][0]).toMatch(spec.expectedNest);
         }
         const lock = JSON.parse(await readFile(join(app.dir, 'package-lock.json'), 'utf8')) as PackageLock;
-        const nestCopies = Object.keys(lock.packages).filter((path) => /node_modules\/@nestjs\/[^/]+$/.test(path) && path.split('node_modules/').length > 2);
+        const nestCopies = Object.keys(lock.packages).filter(
+          (path) => /node_modules\/@nestjs\/[^/]+$/.test(path) && path.split('node_modules/').length > 2,
+        );
         expect(nestCopies, 'nested @nestjs packages').toEqual([]);
         const added = addedToApp(lock, '@nest-m2m/auth', ['@nest-m2m/dev-issuer']);
-        console.log(`${spec.name}: @nest-m2m/auth adds ${added} packages to this app (${Object.keys(lock.packages).length - 1} installed in all)`);
+        console.log(
+          `${spec.name}: @nest-m2m/auth adds ${added} packages to this app (${Object.keys(lock.packages).length - 1} installed in all)`,
+        );
       });
 
       it('type_checks_with_skipLibCheck_false_and_compiles', async () => {
@@ -139,7 +157,8 @@ describe('consumer apps installing the packed @nest-m2m packages', { timeout: 30
         let issuer: IssuerInfo;
         let server: RunningApp;
         const tokenFor = (clientId: string, audience: string) => clientCredentialsToken(issuer, clientId, audience);
-        const get = (path: string, token?: string) => fetch(`${server.url}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+        const get = (path: string, token?: string) =>
+          fetch(`${server.url}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
 
         beforeAll(async () => {
           const started = performance.now();
@@ -187,14 +206,17 @@ describe('consumer apps installing the packed @nest-m2m packages', { timeout: 30
 
         it('several_sibling_calls_share_one_token_request', async () => {
           const token = await tokenFor('documents-caller', issuer.documentsAudience);
-          const report = () => fetch(`${server.url}/documents/1/report?calls=4`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+          const report = () =>
+            fetch(`${server.url}/documents/1/report?calls=4`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
           for (const round of [1, 2]) {
             const res = await report();
             expect(res.status, `report round ${round}: ${server.stderr()}`).toBe(200);
             // Four calls through the SiblingClient and one by hand with M2MTokenService, concurrently.
             expect(await res.json()).toEqual({ statuses: Array(5).fill(201), callers: Array(5).fill('nest-m2m-service') });
           }
-          const counters = (await (await fetch(`${issuer.url}/__test/counters`)).json()) as { tokenRequestsByClient: Record<string, number> };
+          const counters = (await (await fetch(`${issuer.url}/__test/counters`)).json()) as {
+            tokenRequestsByClient: Record<string, number>;
+          };
           expect(counters.tokenRequestsByClient['nest-m2m-service']).toBe(1);
         });
       });

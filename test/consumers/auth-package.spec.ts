@@ -20,7 +20,9 @@ describe('the packed libraries', { timeout: 300_000 }, () => {
 
   it('the_auth_tarball_ships_both_entries_with_declarations_and_no_specs_or_build_state', () => {
     const files = packed.auth.files;
-    expect(files).toEqual(expect.arrayContaining(['dist/index.js', 'dist/index.d.ts', 'dist/m2m/index.js', 'dist/m2m/index.d.ts', 'package.json']));
+    expect(files).toEqual(
+      expect.arrayContaining(['dist/index.js', 'dist/index.d.ts', 'dist/m2m/index.js', 'dist/m2m/index.d.ts', 'package.json']),
+    );
     expect(files.filter((f) => f.endsWith('.d.ts')).length).toBeGreaterThan(10);
     expect(files.filter((f) => /\.spec\./.test(f))).toEqual([]);
     expect(files.filter((f) => f.endsWith('.tsbuildinfo'))).toEqual([]);
@@ -34,7 +36,10 @@ describe('the packed libraries', { timeout: 300_000 }, () => {
   });
 
   it('every_exports_types_and_bin_target_is_in_its_tarball', async () => {
-    for (const [dir, library] of [['libs/auth', packed.auth], ['libs/dev-issuer', packed.devIssuer]] as const) {
+    for (const [dir, library] of [
+      ['libs/auth', packed.auth],
+      ['libs/dev-issuer', packed.devIssuer],
+    ] as const) {
       const manifest = JSON.parse(await readFile(join(ROOT, dir, 'package.json'), 'utf8')) as Record<string, unknown>;
       const targets = new Set<string>();
       const collect = (value: unknown): void => {
@@ -42,7 +47,10 @@ describe('the packed libraries', { timeout: 300_000 }, () => {
         else if (value && typeof value === 'object') Object.values(value).forEach(collect);
       };
       collect([manifest.exports, manifest.main, manifest.types, manifest.bin, manifest.typesVersions]);
-      expect([...targets].filter((target) => !library.files.includes(target)), `${library.name} points at files it does not ship`).toEqual([]);
+      expect(
+        [...targets].filter((target) => !library.files.includes(target)),
+        `${library.name} points at files it does not ship`,
+      ).toEqual([]);
     }
   });
 
@@ -81,9 +89,19 @@ describe('the packed libraries', { timeout: 300_000 }, () => {
     async function loadFailures(entries: string[]): Promise<string[]> {
       const failures: string[] = [];
       for (const entry of entries) {
-        for (const args of [['--input-type=module', '-e', `await import(${JSON.stringify(entry)})`], ['-e', `require(${JSON.stringify(entry)})`]]) {
+        for (const args of [
+          ['--input-type=module', '-e', `await import(${JSON.stringify(entry)})`],
+          ['-e', `require(${JSON.stringify(entry)})`],
+        ]) {
           const result = await run('node', args, { cwd: dir });
-          if (result.code !== 0) failures.push(`node ${args.join(' ')}: exit ${result.code}\n${result.stderr.split('\n').filter((l) => /Error|imported from/.test(l)).slice(0, 2).join('\n')}`);
+          if (result.code !== 0)
+            failures.push(
+              `node ${args.join(' ')}: exit ${result.code}\n${result.stderr
+                .split('\n')
+                .filter((l) => /Error|imported from/.test(l))
+                .slice(0, 2)
+                .join('\n')}`,
+            );
         }
       }
       return failures;
@@ -92,7 +110,15 @@ describe('the packed libraries', { timeout: 300_000 }, () => {
     /** Type-checks `source` with skipLibCheck false and the repository's TypeScript (the version the apps install). */
     async function typeCheck(source: string[]) {
       await writeFile(join(dir, 'check.ts'), [...source, ''].join('\n'));
-      const compilerOptions = { module: 'nodenext', moduleResolution: 'nodenext', target: 'ES2023', strict: true, skipLibCheck: false, noEmit: true, types: ['node'] };
+      const compilerOptions = {
+        module: 'nodenext',
+        moduleResolution: 'nodenext',
+        target: 'ES2023',
+        strict: true,
+        skipLibCheck: false,
+        noEmit: true,
+        types: ['node'],
+      };
       await writeFile(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['check.ts'] }));
       return run('node', [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--pretty', 'false'], { cwd: dir });
     }
@@ -100,7 +126,8 @@ describe('the packed libraries', { timeout: 300_000 }, () => {
     // Optional peers (peerDependenciesMeta) are not installed by npm: @nestjs/axios and axios are for
     // the ./m2m entry only, ioredis for a Redis token cache only.
     it('the_incoming_entry_loads_and_type_checks_without_any_optional_peer', async () => {
-      for (const optional of ['@nestjs/axios', 'axios', 'ioredis']) expect(existsSync(join(dir, 'node_modules', optional)), optional).toBe(false);
+      for (const optional of ['@nestjs/axios', 'axios', 'ioredis'])
+        expect(existsSync(join(dir, 'node_modules', optional)), optional).toBe(false);
       const failures = await loadFailures(['@nest-m2m/auth']);
       expect(failures, failures.join('\n\n')).toEqual([]);
       // @nestjs/passport's own declarations import passport's types: any app with skipLibCheck false has them.
@@ -114,7 +141,20 @@ describe('the packed libraries', { timeout: 300_000 }, () => {
     });
 
     it('the_m2m_entry_loads_and_type_checks_with_its_http_peers_and_without_the_optional_peer_ioredis', async () => {
-      await runOk('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--no-save', '@types/passport@^1.0.17', `@nestjs/axios@${rootVersion('@nestjs/axios')}`, `axios@${rootVersion('axios')}`], { cwd: dir });
+      await runOk(
+        'npm',
+        [
+          'install',
+          '--no-audit',
+          '--no-fund',
+          '--prefer-offline',
+          '--no-save',
+          '@types/passport@^1.0.17',
+          `@nestjs/axios@${rootVersion('@nestjs/axios')}`,
+          `axios@${rootVersion('axios')}`,
+        ],
+        { cwd: dir },
+      );
       expect(existsSync(join(dir, 'node_modules', 'ioredis'))).toBe(false);
       const failures = await loadFailures(['@nest-m2m/auth', '@nest-m2m/auth/m2m']);
       expect(failures, failures.join('\n\n')).toEqual([]);

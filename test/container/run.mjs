@@ -74,7 +74,11 @@ console.log(`=== base image ${base} (scripts/local-node-image.sh)`);
 await stream('bash', [join(ROOT, 'scripts/local-node-image.sh'), nodeVersion, base]);
 const baseDone = Date.now();
 console.log(`=== podman build ${IMAGE} (${seconds()} s so far)`);
-await stream('podman', ['build', '--format', 'docker', '--isolation=chroot', '--network', 'host', '--build-arg', `NODE_IMAGE=${base}`, '-t', IMAGE, '.'], { cwd: ROOT });
+await stream(
+  'podman',
+  ['build', '--format', 'docker', '--isolation=chroot', '--network', 'host', '--build-arg', `NODE_IMAGE=${base}`, '-t', IMAGE, '.'],
+  { cwd: ROOT },
+);
 const buildSeconds = ((Date.now() - baseDone) / 1000).toFixed(1);
 
 const [inspected] = JSON.parse((await sh('podman', ['image', 'inspect', IMAGE])).stdout);
@@ -82,7 +86,9 @@ const config = inspected.Config;
 const imageEnv = config.Env ?? [];
 // podman reports a docker-format image's HEALTHCHECK beside Config, not in it.
 const healthcheck = (inspected.Healthcheck ?? config.Healthcheck)?.Test ?? [];
-console.log(`=== image config: User=${config.User} WorkingDir=${config.WorkingDir} Cmd=${JSON.stringify(config.Cmd)} Env=${JSON.stringify(imageEnv)}`);
+console.log(
+  `=== image config: User=${config.User} WorkingDir=${config.WorkingDir} Cmd=${JSON.stringify(config.Cmd)} Env=${JSON.stringify(imageEnv)}`,
+);
 
 const mnt = (await sh('podman', ['image', 'mount', IMAGE])).stdout.trim();
 // A read-only view of the image's root filesystem: the service must run without writing to it.
@@ -93,10 +99,17 @@ await sh('mount', ['-o', 'remount,bind,ro', rootfs]);
 /** The image's User as uid:gid, resolved in its own /etc/passwd. */
 function userSpec(user) {
   const [name, group] = String(user || 'root').split(':');
-  const passwd = readFileSync(join(mnt, 'etc/passwd'), 'utf8').split('\n').map((l) => l.split(':'));
+  const passwd = readFileSync(join(mnt, 'etc/passwd'), 'utf8')
+    .split('\n')
+    .map((l) => l.split(':'));
   const entry = passwd.find((p) => p[0] === name || p[2] === name);
   if (!entry) throw new Error(`user ${name} is not in the image's /etc/passwd`);
-  const gid = group ? (readFileSync(join(mnt, 'etc/group'), 'utf8').split('\n').map((l) => l.split(':')).find((g) => g[0] === group || g[2] === group)?.[2] ?? group) : entry[3];
+  const gid = group
+    ? (readFileSync(join(mnt, 'etc/group'), 'utf8')
+        .split('\n')
+        .map((l) => l.split(':'))
+        .find((g) => g[0] === group || g[2] === group)?.[2] ?? group)
+    : entry[3];
   return `${entry[2]}:${gid}`;
 }
 const user = userSpec(config.User);
@@ -109,9 +122,13 @@ const shellQuote = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
 function startContainer(env) {
   const vars = [...imageEnv, ...Object.entries(env).map(([k, v]) => `${k}=${v}`)];
   const cmd = `cd ${shellQuote(config.WorkingDir || '/')} && exec ${config.Cmd.map(shellQuote).join(' ')}`;
-  const child = spawn('unshare', ['--pid', '--fork', '--mount-proc', 'chroot', `--userspec=${user}`, rootfs, '/usr/bin/env', '-i', ...vars, '/bin/sh', '-c', cmd], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    'unshare',
+    ['--pid', '--fork', '--mount-proc', 'chroot', `--userspec=${user}`, rootfs, '/usr/bin/env', '-i', ...vars, '/bin/sh', '-c', cmd],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d));
@@ -146,7 +163,9 @@ async function waitForHealth(url, container, timeoutMs = 60_000) {
     }
     await sleep(200);
   }
-  throw new Error(`the container did not become healthy (exited: ${exited})\nstdout:\n${container.stdout()}\nstderr:\n${container.stderr()}`);
+  throw new Error(
+    `the container did not become healthy (exited: ${exited})\nstdout:\n${container.stdout()}\nstderr:\n${container.stderr()}`,
+  );
 }
 
 /** Exec of a command in the running container's filesystem, user and environment (a HEALTHCHECK). */
@@ -158,7 +177,9 @@ async function execInContainer(argv, env) {
   );
 }
 
-const { startDevIssuer, DOCUMENTS_API_AUDIENCE, AUDIT_API_AUDIENCE } = await import(pathToFileURL(join(ROOT, 'libs/dev-issuer/dist/index.js')).href);
+const { startDevIssuer, DOCUMENTS_API_AUDIENCE, AUDIT_API_AUDIENCE } = await import(
+  pathToFileURL(join(ROOT, 'libs/dev-issuer/dist/index.js')).href
+);
 let issuer;
 const running = [];
 try {
@@ -168,7 +189,11 @@ try {
     running.push(c);
     const { code } = await c.exited;
     const named = ['AUTH0_DOMAIN', 'AUTH_ISSUER_URL', 'AUTH0_AUDIENCE'].filter((v) => c.stderr().includes(v));
-    check('config_error_exits_non_zero_naming_the_variables', code !== 0 && code !== null && named.length === 3, `exit ${code}; stderr: ${c.stderr().trim().split('\n')[0]}`);
+    check(
+      'config_error_exits_non_zero_naming_the_variables',
+      code !== 0 && code !== null && named.length === 3,
+      `exit ${code}; stderr: ${c.stderr().trim().split('\n')[0]}`,
+    );
   }
 
   // --- 3. a configured service on the host's loopback ---------------------------------------
@@ -201,8 +226,16 @@ try {
   const uids = /^Uid:\s+(.*)$/m.exec(status)[1].split(/\s+/).map(Number);
   const nspid = /^NSpid:\s+(.*)$/m.exec(status)[1].split(/\s+/).map(Number);
   const argv0 = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0];
-  check('the_service_runs_as_a_non_root_user', uids.every((u) => u !== 0), `User=${config.User}, uid ${uids.join('/')}`);
-  check('node_is_pid_1_of_its_namespace', argv0 === 'node' && nspid.at(-1) === 1, `${argv0}, NSpid ${nspid.join(' ')}; healthy ${bootMs} ms after start`);
+  check(
+    'the_service_runs_as_a_non_root_user',
+    uids.every((u) => u !== 0),
+    `User=${config.User}, uid ${uids.join('/')}`,
+  );
+  check(
+    'node_is_pid_1_of_its_namespace',
+    argv0 === 'node' && nspid.at(-1) === 1,
+    `${argv0}, NSpid ${nspid.join(' ')}; healthy ${bootMs} ms after start`,
+  );
 
   const [kind, ...probe] = healthcheck;
   const probeCode = kind === 'CMD' ? await execInContainer(probe, serviceEnv) : -1;
@@ -226,7 +259,9 @@ try {
   const events = await (await fetch(`${url}/internal/audit-events`, { headers: { authorization: `Bearer ${auditToken}` } })).json();
   check(
     'a_delete_calls_the_audit_sibling_with_the_services_own_token',
-    deleted.status === 200 && issuer.controls.counters().tokensIssued - tokensBefore === 2 && JSON.stringify(events).includes(deletedBody.auditEventId),
+    deleted.status === 200 &&
+      issuer.controls.counters().tokensIssued - tokensBefore === 2 &&
+      JSON.stringify(events).includes(deletedBody.auditEventId),
     `DELETE ${deleted.status} ${JSON.stringify(deletedBody)}`,
   );
 
@@ -253,7 +288,19 @@ try {
     `in flight: ${statuses.join(',')}; exit ${exit.code}${exit.signal ? ` ${exit.signal}` : ''}; ${c.stdout().includes('Shutdown complete') ? '"Shutdown complete" logged' : 'no "Shutdown complete"'}`,
   );
   const lines = c.stdout().split('\n').filter(Boolean);
-  check('every_log_line_is_json', lines.length > 5 && lines.every((l) => { try { JSON.parse(l); return true; } catch { return false; } }), `${lines.length} lines`);
+  check(
+    'every_log_line_is_json',
+    lines.length > 5 &&
+      lines.every((l) => {
+        try {
+          JSON.parse(l);
+          return true;
+        } catch {
+          return false;
+        }
+      }),
+    `${lines.length} lines`,
+  );
 } finally {
   for (const r of running) if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL');
   await issuer?.close();
@@ -277,11 +324,16 @@ const parts = {
   'npm (/usr/local/lib/node_modules/npm)': await sizeMb(join(mnt, 'usr/local/lib/node_modules/npm')),
   'app node_modules': await sizeMb(nm),
   'app dist + libs': (await sizeMb(join(mnt, 'app/dist'))) + (await sizeMb(join(mnt, 'app/libs'))),
-  'Debian (/usr less /usr/local, /var, /etc)': (await sizeMb(join(mnt, 'usr'))) - (await sizeMb(join(mnt, 'usr/local'))) + (await sizeMb(join(mnt, 'var'))) + (await sizeMb(join(mnt, 'etc'))),
+  'Debian (/usr less /usr/local, /var, /etc)':
+    (await sizeMb(join(mnt, 'usr'))) -
+    (await sizeMb(join(mnt, 'usr/local'))) +
+    (await sizeMb(join(mnt, 'var'))) +
+    (await sizeMb(join(mnt, 'etc'))),
 };
 // Debian's slim images do not install these (dpkg path-exclude); debootstrap's minbase does.
 let docsMb = 0;
-for (const dir of ['usr/share/doc', 'usr/share/man', 'usr/share/locale', 'usr/share/info']) docsMb += await sizeMb(join(mnt, dir)).catch(() => 0);
+for (const dir of ['usr/share/doc', 'usr/share/man', 'usr/share/locale', 'usr/share/info'])
+  docsMb += await sizeMb(join(mnt, dir)).catch(() => 0);
 parts['  of which docs, man pages, locales (not in a real -slim base)'] = docsMb;
 console.log(`\n=== image ${IMAGE}: ${totalMb} MB (target < 250 MB)`);
 for (const [what, mb] of Object.entries(parts)) console.log(`  ${String(mb.toFixed(1)).padStart(7)} MB  ${what}`);

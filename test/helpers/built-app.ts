@@ -34,7 +34,9 @@ export async function spawnApp(env: Record<string, string>, options: { cwd?: str
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.once('exit', (code, signal) => res({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
+    child.once('exit', (code, signal) => res({ code, signal })),
+  );
   return { child, url: `http://127.0.0.1:${port}`, stdout: () => out, stderr: () => err, exited };
 }
 

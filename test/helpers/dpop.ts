@@ -48,7 +48,11 @@ export async function proof(key: DpopTestKey, input: ProofInput): Promise<string
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 
 /** A proof with the given header and claims and a signature of the caller's making (none, HMAC…). */
-export function handMadeProof(header: Record<string, unknown>, claims: Record<string, unknown>, sign: (input: string) => string = () => ''): string {
+export function handMadeProof(
+  header: Record<string, unknown>,
+  claims: Record<string, unknown>,
+  sign: (input: string) => string = () => '',
+): string {
   const input = `${b64(header)}.${b64(claims)}`;
   return `${input}.${sign(input)}`;
 }

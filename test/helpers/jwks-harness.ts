@@ -25,7 +25,8 @@ export async function boot(behaviour: JwksBehaviour = { kind: 'ok' }, env: Recor
   const issuer = await new TestIssuer().start();
   issuer.behaviour = behaviour;
   const app = await startApp(issuer, env);
-  const call = (token: string) => request(app.getHttpServer()).get('/internal/data').set('Authorization', `Bearer ${token}`).timeout(HANG_GUARD_MS);
+  const call = (token: string) =>
+    request(app.getHttpServer()).get('/internal/data').set('Authorization', `Bearer ${token}`).timeout(HANG_GUARD_MS);
   return { issuer, app, call };
 }
 

@@ -5,8 +5,13 @@
 const { spawnSync } = require('node:child_process');
 const scarf = require('@scarf/scarf/report.js');
 
-const ls = spawnSync('npm', ['ls', '@scarf/scarf', '--json', '--long'], { cwd: process.env.INIT_CWD, maxBuffer: 1024 ** 3, encoding: 'utf8' });
-scarf.getDependencyInfo = () => new Promise((resolve, reject) => scarf.processDependencyTreeOutput(resolve, reject)(ls.error ?? null, ls.stdout, ls.stderr));
+const ls = spawnSync('npm', ['ls', '@scarf/scarf', '--json', '--long'], {
+  cwd: process.env.INIT_CWD,
+  maxBuffer: 1024 ** 3,
+  encoding: 'utf8',
+});
+scarf.getDependencyInfo = () =>
+  new Promise((resolve, reject) => scarf.processDependencyTreeOutput(resolve, reject)(ls.error ?? null, ls.stdout, ls.stderr));
 scarf
   .reportPostInstall()
   .then(() => console.log('SCARF REPORTED'))

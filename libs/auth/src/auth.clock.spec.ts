@@ -31,7 +31,15 @@ describe('AuthModule with an injected clock', () => {
   async function boot(options: Partial<AuthModuleOptions> = {}): Promise<void> {
     const moduleRef = await Test.createTestingModule({
       imports: [
-        AuthModule.forRoot({ issuer: issuer.issuer, audience: issuer.audience, jwksUri: issuer.jwksUri, clockToleranceSeconds: 0, clock, globalGuards: true, ...options }),
+        AuthModule.forRoot({
+          issuer: issuer.issuer,
+          audience: issuer.audience,
+          jwksUri: issuer.jwksUri,
+          clockToleranceSeconds: 0,
+          clock,
+          globalGuards: true,
+          ...options,
+        }),
       ],
       controllers: [RoutesController],
     }).compile();

@@ -16,7 +16,8 @@ export function assertAuthOptions(o: AuthModuleOptions): void {
     throw new TypeError("An 'audience' (or 'namedAudiences') is required to validate the 'aud' claim");
   }
   if (o.namedAudiences !== undefined) {
-    if (typeof o.namedAudiences !== 'object' || o.namedAudiences === null) throw new TypeError("'namedAudiences' must map names to audiences");
+    if (typeof o.namedAudiences !== 'object' || o.namedAudiences === null)
+      throw new TypeError("'namedAudiences' must map names to audiences");
     for (const [name, value] of Object.entries(o.namedAudiences)) {
       const values = Array.isArray(value) ? value : [value];
       if (values.length === 0 || values.some((a) => typeof a !== 'string' || !a)) {
@@ -30,11 +31,21 @@ export function assertAuthOptions(o: AuthModuleOptions): void {
   // RFC 8725 §3.2: keys from a JWKS are public; an HMAC "secret" taken from one is no secret.
   const bad = algorithms.filter((a) => !/^(RS|PS|ES)(256|384|512)$|^EdDSA$/.test(a));
   if (bad.length) throw new TypeError(`'algorithms' accepts only asymmetric JWS algorithms, not ${bad.join(', ')}`);
-  for (const name of ['clockToleranceSeconds', 'jwksTimeoutMs', 'jwksCooldownMs', 'jwksMaxAgeMs', 'jwksStaleIfErrorMs', 'verifiedTokenCacheSize', 'verifiedTokenCacheMaxBytes', 'maxTokenLength'] as const) {
+  for (const name of [
+    'clockToleranceSeconds',
+    'jwksTimeoutMs',
+    'jwksCooldownMs',
+    'jwksMaxAgeMs',
+    'jwksStaleIfErrorMs',
+    'verifiedTokenCacheSize',
+    'verifiedTokenCacheMaxBytes',
+    'maxTokenLength',
+  ] as const) {
     const v = o[name];
     if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw new TypeError(`'${name}' must be a non-negative number`);
   }
-  if (o.clock !== undefined && typeof o.clock?.now !== 'function') throw new TypeError("'clock' must have a now() method returning epoch milliseconds");
+  if (o.clock !== undefined && typeof o.clock?.now !== 'function')
+    throw new TypeError("'clock' must have a now() method returning epoch milliseconds");
   if (o.clockToleranceSeconds !== undefined && o.clockToleranceSeconds > 300) {
     throw new TypeError("'clockToleranceSeconds' above 300 s would accept long-expired tokens");
   }

@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs';
 import jwt from 'jsonwebtoken';
 import { describe, expect, it } from 'vitest';
-import { type BearerError, InsufficientScopeError, InvalidRequestError, InvalidTokenError, KeysUnavailableError, MissingTokenError } from './bearer.errors.js';
+import {
+  type BearerError,
+  InsufficientScopeError,
+  InvalidRequestError,
+  InvalidTokenError,
+  KeysUnavailableError,
+  MissingTokenError,
+} from './bearer.errors.js';
 import { toBearerError } from './jwt-errors.js';
 import { DpopReplayStoreUnavailableError, InvalidDpopProofError, UseDpopNonceError } from './dpop/dpop.errors.js';
 

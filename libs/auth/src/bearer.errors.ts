@@ -60,7 +60,6 @@ export type InvalidTokenCode =
   | 'ERR_AUTH_DPOP_REQUIRED'
   | 'ERR_AUTH_DPOP_BINDING_INVALID';
 
-
 /** Base of every answer the AuthModule gives to a refused request; the filter turns it into headers and a body. */
 export abstract class BearerError extends HttpException {
   /** Stable code, see the table above. */

@@ -3,7 +3,10 @@ import { isSecureUrl, SECURE_URL_RULE } from './secure-url.js';
 
 /** JSON over HTTP for discovery and JWKS: https (or loopback), a hard deadline, no redirects, a size limit. */
 export class FetchError extends Error {
-  constructor(message: string, readonly status?: number) {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
     super(message);
     this.name = 'FetchError';
   }
@@ -38,7 +41,9 @@ export async function fetchJson(url: string, timeoutMs: number): Promise<unknown
     text = await readTextWithin(response, MAX_BODY_BYTES);
   } catch (err) {
     const timedOut = err instanceof DOMException && err.name === 'TimeoutError';
-    throw new FetchError(timedOut ? `GET ${url} timed out after ${timeoutMs} ms` : `GET ${url} failed while reading: ${(err as Error).message}`);
+    throw new FetchError(
+      timedOut ? `GET ${url} timed out after ${timeoutMs} ms` : `GET ${url} failed while reading: ${(err as Error).message}`,
+    );
   }
   if (text === undefined) throw new FetchError(`GET ${url} answered a body over ${MAX_BODY_BYTES} bytes`);
   try {

@@ -16,10 +16,7 @@ export interface IssuerMetadata {
 function discoveryUrls(issuer: string): string[] {
   const url = new URL(issuer);
   const path = url.pathname.replace(/\/$/, '');
-  return [
-    `${url.origin}${path}/.well-known/openid-configuration`,
-    `${url.origin}/.well-known/oauth-authorization-server${path}`,
-  ];
+  return [`${url.origin}${path}/.well-known/openid-configuration`, `${url.origin}/.well-known/oauth-authorization-server${path}`];
 }
 
 /** Fetches issuer metadata once (shared by concurrent callers), retrying later after a failure. */
@@ -73,7 +70,9 @@ export class IssuerDiscovery {
       // Discovered URLs obey the rule configured ones do: keys over plain http can be swapped by
       // anyone on the path, and the token request carries the client secret. Refused here, before
       // anything is sent to them, with the reason in the start-up and readiness errors.
-      const insecure = Object.entries({ jwks_uri: m.jwks_uri, token_endpoint: tokenEndpoint }).filter(([, v]) => v !== undefined && !isSecureUrl(v));
+      const insecure = Object.entries({ jwks_uri: m.jwks_uri, token_endpoint: tokenEndpoint }).filter(
+        ([, v]) => v !== undefined && !isSecureUrl(v),
+      );
       if (insecure.length) {
         problems.push(...insecure.map(([name, v]) => `${url} names ${name} ${v}, which ${SECURE_URL_RULE}`));
         continue;

@@ -12,7 +12,10 @@ describe('importJwkSet', () => {
   const accepted = ['RS256', 'PS256', 'ES256'];
 
   it('imports_public_keys_straight_from_the_jwk', () => {
-    const { keys, skipped } = importJwkSet([jwkOf(rsa.publicKey, { kid: 'r', alg: 'RS256', use: 'sig' }), jwkOf(ec.publicKey, { kid: 'e' })], accepted);
+    const { keys, skipped } = importJwkSet(
+      [jwkOf(rsa.publicKey, { kid: 'r', alg: 'RS256', use: 'sig' }), jwkOf(ec.publicKey, { kid: 'e' })],
+      accepted,
+    );
     expect(skipped).toEqual([]);
     expect(keys.map((k) => [k.kid, k.key.asymmetricKeyType, k.algorithms])).toEqual([
       ['r', 'rsa', ['RS256']],
@@ -33,7 +36,11 @@ describe('importJwkSet', () => {
 
   it('encryption_keys_and_keys_not_for_verification_are_left_out', () => {
     const { keys, skipped } = importJwkSet(
-      [jwkOf(rsa.publicKey, { kid: 'enc', use: 'enc' }), jwkOf(rsa.publicKey, { kid: 'ops', key_ops: ['encrypt'] }), jwkOf(rsa.publicKey, { kid: 'ok', key_ops: ['verify'] })],
+      [
+        jwkOf(rsa.publicKey, { kid: 'enc', use: 'enc' }),
+        jwkOf(rsa.publicKey, { kid: 'ops', key_ops: ['encrypt'] }),
+        jwkOf(rsa.publicKey, { kid: 'ok', key_ops: ['verify'] }),
+      ],
       accepted,
     );
     expect(keys.map((k) => k.kid)).toEqual(['ok']);
@@ -58,7 +65,11 @@ describe('importJwkSet', () => {
 
   it('keys_whose_algorithm_is_not_accepted_or_does_not_fit_their_type_are_left_out', () => {
     const { keys, skipped } = importJwkSet(
-      [jwkOf(ed.publicKey, { kid: 'ed' }), jwkOf(rsa.publicKey, { kid: 'rs512', alg: 'RS512' }), jwkOf(rsa.publicKey, { kid: 'liar', alg: 'ES256' })],
+      [
+        jwkOf(ed.publicKey, { kid: 'ed' }),
+        jwkOf(rsa.publicKey, { kid: 'rs512', alg: 'RS512' }),
+        jwkOf(rsa.publicKey, { kid: 'liar', alg: 'ES256' }),
+      ],
       accepted,
     );
     expect(keys).toEqual([]);
@@ -71,11 +82,20 @@ describe('importJwkSet', () => {
 
   it('private_keys_and_members_that_do_not_import_are_left_out_without_failing_the_set', () => {
     const { keys, skipped } = importJwkSet(
-      [jwkOf(rsa.privateKey, { kid: 'private' }), { kty: 'EC', crv: 'P-256', kid: 'broken', x: 'AA', y: 'AA' }, 'junk', jwkOf(rsa.publicKey, { kid: 'good' })],
+      [
+        jwkOf(rsa.privateKey, { kid: 'private' }),
+        { kty: 'EC', crv: 'P-256', kid: 'broken', x: 'AA', y: 'AA' },
+        'junk',
+        jwkOf(rsa.publicKey, { kid: 'good' }),
+      ],
       accepted,
     );
     expect(keys.map((k) => k.kid)).toEqual(['good']);
-    expect(skipped).toEqual(['kid "private": private key material', expect.stringMatching(/^kid "broken": does not import/), 'member 2: not a JSON object']);
+    expect(skipped).toEqual([
+      'kid "private": private key material',
+      expect.stringMatching(/^kid "broken": does not import/),
+      'member 2: not a JSON object',
+    ]);
   });
 
   it('the_first_usable_member_with_a_kid_serves_it', () => {

@@ -37,7 +37,8 @@ function usableAlgorithms(jwk: Record<string, unknown>, accepted: readonly strin
   // A published private key is a leaked key, not one to trust.
   if ('d' in jwk) return 'private key material';
   const ofType = algorithmsOfKeyType(jwk);
-  if (ofType.length === 0) return `unsupported key type ${JSON.stringify(jwk.kty)}${jwk.crv === undefined ? '' : ` ${JSON.stringify(jwk.crv)}`}`;
+  if (ofType.length === 0)
+    return `unsupported key type ${JSON.stringify(jwk.kty)}${jwk.crv === undefined ? '' : ` ${JSON.stringify(jwk.crv)}`}`;
   // RFC 8725 §3.1: the algorithm comes from the key. A key that names its `alg` verifies that one only.
   const own = jwk.alg === undefined ? ofType : ofType.filter((a) => a === jwk.alg);
   if (own.length === 0) return `alg ${JSON.stringify(jwk.alg)} does not fit key type ${JSON.stringify(jwk.kty)}`;

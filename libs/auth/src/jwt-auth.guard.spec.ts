@@ -50,7 +50,10 @@ describe.each(['express', 'fastify'] as const)('JwtAuthGuard fast path on %s', (
       ],
       controllers: [RoutesController],
     }).compile();
-    app = platform === 'fastify' ? moduleRef.createNestApplication(new FastifyAdapter(), { logger: false }) : moduleRef.createNestApplication({ logger: false });
+    app =
+      platform === 'fastify'
+        ? moduleRef.createNestApplication(new FastifyAdapter(), { logger: false })
+        : moduleRef.createNestApplication({ logger: false });
     await app.listen(0, '127.0.0.1');
   });
   afterEach(async () => {

@@ -23,7 +23,8 @@ export class JwtAuthGuard extends AuthGuard(AUTH_STRATEGY_NAME) {
   constructor(
     @Inject(Reflector) private readonly reflector: Reflector,
     // Typed by what the guard uses, so that the public declarations never reach passport-jwt's types.
-    @Inject(JwtStrategy) private readonly strategy: { cachedPrincipal(request: object): AuthPrincipal | Promise<AuthPrincipal> | undefined },
+    @Inject(JwtStrategy)
+    private readonly strategy: { cachedPrincipal(request: object): AuthPrincipal | Promise<AuthPrincipal> | undefined },
   ) {
     super();
   }
@@ -35,7 +36,8 @@ export class JwtAuthGuard extends AuthGuard(AUTH_STRATEGY_NAME) {
     if (dpopMode !== undefined) request[DPOP_ROUTE_MODE] = dpopMode;
     const principal = this.strategy.cachedPrincipal(request);
     // A cache miss: the full verification (key lookup, maybe a JWKS fetch, signature, claims) in a span.
-    if (principal === undefined) return withSpan('auth.token.verify', SpanKind.INTERNAL, {}, () => super.canActivate(context) as Promise<boolean>);
+    if (principal === undefined)
+      return withSpan('auth.token.verify', SpanKind.INTERNAL, {}, () => super.canActivate(context) as Promise<boolean>);
     // Where AuthGuard puts the user (PassportModule's `property`, default 'user').
     const property = (this as unknown as { options?: { property?: string } }).options?.property ?? 'user';
     if (principal instanceof Promise) {

@@ -31,7 +31,11 @@ function decodeJsonObject(segment: string, name: 'header' | 'payload'): Record<s
  * nothing and never reach the JWKS client. The payload is decoded, not verified: only the key
  * lookup reads it (`iat`, to tell a rotation we missed from an unknown kid).
  */
-export function checkJws(token: string, algorithms: readonly string[], strictRfc9068: boolean): { header: JoseHeader; payload: Record<string, unknown> } {
+export function checkJws(
+  token: string,
+  algorithms: readonly string[],
+  strictRfc9068: boolean,
+): { header: JoseHeader; payload: Record<string, unknown> } {
   const parts = token.split('.');
   if (parts.length !== 3 || !parts.every((p) => BASE64URL.test(p))) {
     throw new InvalidTokenError('ERR_AUTH_TOKEN_MALFORMED', 'Malformed token');

@@ -51,7 +51,8 @@ export class JwtStrategy extends PassportStrategy(Strategy, AUTH_STRATEGY_NAME) 
       try {
         jws = checkJws(rawJwt as string, algorithms, strict);
       } catch (err) {
-        done(err as Error); return;
+        done(err as Error);
+        return;
       }
       const { header, payload } = jws;
       // Unverified here: it only decides whether the JWKS may be older than the token.
@@ -114,7 +115,8 @@ export class JwtStrategy extends PassportStrategy(Strategy, AUTH_STRATEGY_NAME) 
       try {
         cached = this.cachedPrincipal(req);
       } catch (err) {
-        this.error(err as Error); return;
+        this.error(err as Error);
+        return;
       }
       if (cached instanceof Promise) {
         cached.then(

@@ -46,7 +46,9 @@ describe('KeySource', () => {
     const keys = source();
     await keys.warm();
     const results = await Promise.allSettled(Array.from({ length: 500 }, (_, i) => keys.getKey(`random-${i}`, 'RS256')));
-    expect(results.every((r) => r.status === 'rejected' && r.reason instanceof InvalidTokenError && r.reason.code === 'ERR_AUTH_KEY_UNKNOWN')).toBe(true);
+    expect(
+      results.every((r) => r.status === 'rejected' && r.reason instanceof InvalidTokenError && r.reason.code === 'ERR_AUTH_KEY_UNKNOWN'),
+    ).toBe(true);
     expect(issuer.jwksFetches).toBe(2);
     clock += 1_000;
     await expect(keys.getKey('random-x', 'RS256')).rejects.toThrow(InvalidTokenError);
@@ -213,7 +215,10 @@ describe('KeySource', () => {
   });
 
   it('a_jwks_member_without_alg_is_served_for_the_accepted_algorithms_of_its_type', async () => {
-    issuer.behaviour = { kind: 'json', body: { keys: [{ ...(issuer.keys[0].publicKey.export({ format: 'jwk' }) as object), kid: 'key-1' }] } };
+    issuer.behaviour = {
+      kind: 'json',
+      body: { keys: [{ ...(issuer.keys[0].publicKey.export({ format: 'jwk' }) as object), kid: 'key-1' }] },
+    };
     const keys = source({ algorithms: ['RS256', 'ES256'] });
     await expect(keys.getKey('key-1', 'RS256')).resolves.toMatchObject({ kid: 'key-1', algorithms: ['RS256'] });
     await expect(keys.getKey('key-1', 'ES256')).rejects.toMatchObject({ code: 'ERR_AUTH_ALGORITHM_UNEXPECTED' });

@@ -107,7 +107,10 @@ export class KeySource {
     if (found) return this.checkAlg(found, alg);
     // A 503 while the keys cannot be had: a 401 would make callers throw away good tokens.
     if (this.ready && (this.fetchedAfter(iat) || !this.lastAttemptFailed)) {
-      throw new InvalidTokenError('ERR_AUTH_KEY_UNKNOWN', kid === undefined ? 'Token has no kid and the key set holds several keys' : 'Unknown signing key');
+      throw new InvalidTokenError(
+        'ERR_AUTH_KEY_UNKNOWN',
+        kid === undefined ? 'Token has no kid and the key set holds several keys' : 'Unknown signing key',
+      );
     }
     throw new KeysUnavailableError(this.retryAfterSeconds());
   }
@@ -129,7 +132,9 @@ export class KeySource {
     // request inside that second waits for the next slot rather than get a 401 for a key that
     // exists (a key published just before its first token).
     const now = this.now();
-    const delayMs = this.isFreshFor(this.unknownKidFetchAt, UNKNOWN_KID_REFETCH_INTERVAL_MS) ? this.unknownKidFetchAt + UNKNOWN_KID_REFETCH_INTERVAL_MS - now : 0;
+    const delayMs = this.isFreshFor(this.unknownKidFetchAt, UNKNOWN_KID_REFETCH_INTERVAL_MS)
+      ? this.unknownKidFetchAt + UNKNOWN_KID_REFETCH_INTERVAL_MS - now
+      : 0;
     this.unknownKidFetchAt = now + delayMs;
     return this.reload(delayMs);
   }
@@ -144,7 +149,12 @@ export class KeySource {
 
   /** Stale-while-revalidate: past maxAge, one background refresh (per cooldown) while known keys serve. */
   private refreshIfOld(): void {
-    if (this.pending || this.isFreshFor(this.fetchedAt, this.options.maxAgeMs) || this.isFreshFor(this.attemptedAt, this.options.cooldownMs)) return;
+    if (
+      this.pending ||
+      this.isFreshFor(this.fetchedAt, this.options.maxAgeMs) ||
+      this.isFreshFor(this.attemptedAt, this.options.cooldownMs)
+    )
+      return;
     void this.reload();
   }
 
@@ -195,7 +205,9 @@ export class KeySource {
       span.setAttribute('nest_m2m.jwks.keys', keys.length);
       for (const reason of skipped) this.logger.debug(`JWKS member left out: ${reason}`);
       if (keys.length === 0) {
-        throw new Error(`the JWKS holds no usable key for ${this.options.algorithms.join(', ')}${skipped.length ? ` (${skipped.join('; ')})` : ''}`);
+        throw new Error(
+          `the JWKS holds no usable key for ${this.options.algorithms.join(', ')}${skipped.length ? ` (${skipped.join('; ')})` : ''}`,
+        );
       }
       this.replaceKeys(keys);
       this.fetchedAt = startedAt;
@@ -207,7 +219,10 @@ export class KeySource {
       this.lastAttemptFailed = true;
       this.emitFetch('failure');
       if (this.ready) this.logger.warn(`JWKS fetch failed: ${(err as Error).message}`);
-      else this.logger.error(`JWKS fetch failed, no usable signing key (last success: ${Number.isFinite(this.fetchedAt) ? `${Math.round((this.now() - this.fetchedAt) / 1000)} s ago` : 'never'}): ${(err as Error).message}`);
+      else
+        this.logger.error(
+          `JWKS fetch failed, no usable signing key (last success: ${Number.isFinite(this.fetchedAt) ? `${Math.round((this.now() - this.fetchedAt) / 1000)} s ago` : 'never'}): ${(err as Error).message}`,
+        );
       return false;
     }
   }

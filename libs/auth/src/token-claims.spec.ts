@@ -44,10 +44,21 @@ describe.each(['express', 'fastify'] as const)('an object-valued jti through the
   async function start(strictRfc9068: boolean) {
     issuer = await new TestIssuer().start();
     const moduleRef = await Test.createTestingModule({
-      imports: [AuthModule.forRoot({ issuer: issuer.issuer, audience: issuer.audience, jwksUri: issuer.jwksUri, strictRfc9068, globalGuards: true })],
+      imports: [
+        AuthModule.forRoot({
+          issuer: issuer.issuer,
+          audience: issuer.audience,
+          jwksUri: issuer.jwksUri,
+          strictRfc9068,
+          globalGuards: true,
+        }),
+      ],
       controllers: [ClaimsController],
     }).compile();
-    app = platform === 'fastify' ? moduleRef.createNestApplication(new FastifyAdapter(), { logger: false }) : moduleRef.createNestApplication({ logger: false });
+    app =
+      platform === 'fastify'
+        ? moduleRef.createNestApplication(new FastifyAdapter(), { logger: false })
+        : moduleRef.createNestApplication({ logger: false });
     await app.listen(0, '127.0.0.1');
   }
   afterEach(async () => {

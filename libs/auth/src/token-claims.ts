@@ -11,10 +11,20 @@ type Policy = Pick<AuthModuleOptions, 'm2mOnly' | 'allowedClientIds' | 'strictRf
 const rules: Array<[applies: (p: Policy) => boolean, check: (c: TokenClaims) => boolean, code: InvalidTokenCode, description: string]> = [
   // jsonwebtoken accepts a token with no `exp`; an M2M token that never expires is not acceptable.
   [() => true, (c) => typeof c.exp === 'number' && Number.isFinite(c.exp), 'ERR_AUTH_CLAIMS_INVALID', 'Token has no valid exp claim'],
-  [() => true, (c) => c.iat === undefined || (typeof c.iat === 'number' && Number.isFinite(c.iat)), 'ERR_AUTH_CLAIMS_INVALID', 'Invalid iat claim'],
+  [
+    () => true,
+    (c) => c.iat === undefined || (typeof c.iat === 'number' && Number.isFinite(c.iat)),
+    'ERR_AUTH_CLAIMS_INVALID',
+    'Invalid iat claim',
+  ],
   [() => true, (c) => c.sub === undefined || typeof c.sub === 'string', 'ERR_AUTH_CLAIMS_INVALID', 'Invalid sub claim'],
   // RFC 9068 §2.2: required claims of a JWT access token.
-  [(p) => !!p.strictRfc9068, (c) => typeof c.client_id === 'string' && typeof c.jti === 'string' && typeof c.sub === 'string' && typeof c.iat === 'number', 'ERR_AUTH_CLAIMS_INVALID', 'Token lacks a claim required by RFC 9068'],
+  [
+    (p) => !!p.strictRfc9068,
+    (c) => typeof c.client_id === 'string' && typeof c.jti === 'string' && typeof c.sub === 'string' && typeof c.iat === 'number',
+    'ERR_AUTH_CLAIMS_INVALID',
+    'Token lacks a claim required by RFC 9068',
+  ],
   [(p) => !!p.m2mOnly, isClientCredentialsToken, 'ERR_AUTH_NOT_M2M', 'Token was not issued to a machine client'],
 ];
 

@@ -38,7 +38,8 @@ export function startSpan(name: string, kind: SpanKind, attributes: Attributes):
 /** Error status with the error's stable code (`ERR_AUTH_*`, an OAuth `error`) or class as `error.type`. */
 export function markFailed(span: Span, err: unknown): void {
   const e = err as { code?: unknown; error?: unknown; name?: unknown; message?: unknown };
-  const type = typeof e?.code === 'string' ? e.code : typeof e?.error === 'string' ? e.error : typeof e?.name === 'string' ? e.name : 'Error';
+  const type =
+    typeof e?.code === 'string' ? e.code : typeof e?.error === 'string' ? e.error : typeof e?.name === 'string' ? e.name : 'Error';
   span.setAttribute('error.type', type);
   span.setStatus({ code: SpanStatusCode.ERROR, message: typeof e?.message === 'string' ? e.message : type });
 }

@@ -34,7 +34,8 @@ describe('one https-or-loopback rule for every URL', () => {
     const real = globalThis.fetch;
     return vi.spyOn(globalThis, 'fetch').mockImplementation((input, init) => real(input, init));
   };
-  const hosts = (spy: ReturnType<typeof watchFetch>) => spy.mock.calls.map(([input]) => new URL(input instanceof Request ? input.url : String(input as string | URL)).hostname);
+  const hosts = (spy: ReturnType<typeof watchFetch>) =>
+    spy.mock.calls.map(([input]) => new URL(input instanceof Request ? input.url : String(input as string | URL)).hostname);
 
   /** An issuer on 127.0.0.1 whose discovery document names these endpoints. */
   const issuerServing = (name: string, endpoints: Record<string, string>): string => {
@@ -46,17 +47,24 @@ describe('one https-or-loopback rule for every URL', () => {
   it('a_discovered_plain_http_jwks_uri_to_another_host_is_refused_naming_the_rule', async () => {
     const issuer = issuerServing('http-jwks', { jwks_uri: 'http://example.invalid/jwks.json', token_endpoint: `${base}/token` });
     const fetchSpy = watchFetch();
-    await expect(new IssuerDiscovery(issuer, 2000).get()).rejects.toThrow(/jwks_uri http:\/\/example\.invalid\/jwks\.json, which must be an https:\/\/ URL \(http:\/\/ only for loopback hosts/);
+    await expect(new IssuerDiscovery(issuer, 2000).get()).rejects.toThrow(
+      /jwks_uri http:\/\/example\.invalid\/jwks\.json, which must be an https:\/\/ URL \(http:\/\/ only for loopback hosts/,
+    );
     expect(hosts(fetchSpy)).not.toContain('example.invalid');
   });
 
   it('a_discovered_plain_http_token_endpoint_to_another_host_is_refused_naming_the_rule', async () => {
     const issuer = issuerServing('http-token', { jwks_uri: `${base}/jwks.json`, token_endpoint: 'http://example.invalid/oauth/token' });
-    await expect(new IssuerDiscovery(issuer, 2000).get()).rejects.toThrow(/token_endpoint http:\/\/example\.invalid\/oauth\/token, which must be an https:\/\/ URL/);
+    await expect(new IssuerDiscovery(issuer, 2000).get()).rejects.toThrow(
+      /token_endpoint http:\/\/example\.invalid\/oauth\/token, which must be an https:\/\/ URL/,
+    );
   });
 
   it('discovered_https_and_loopback_endpoints_are_accepted', async () => {
-    const issuer = issuerServing('fine', { jwks_uri: 'https://keys.example.com/jwks.json', token_endpoint: 'http://127.0.0.2:8080/oauth/token' });
+    const issuer = issuerServing('fine', {
+      jwks_uri: 'https://keys.example.com/jwks.json',
+      token_endpoint: 'http://127.0.0.2:8080/oauth/token',
+    });
     await expect(new IssuerDiscovery(issuer, 2000).get()).resolves.toEqual({
       issuer,
       jwks_uri: 'https://keys.example.com/jwks.json',
@@ -98,14 +106,26 @@ describe('one https-or-loopback rule for every URL', () => {
 
   it('configured_plain_http_urls_to_other_hosts_are_option_errors_in_both_modules', () => {
     const auth = { issuer: 'https://issuer.example.com/', audience: 'https://api' };
-    expect(() => assertAuthOptions({ ...auth, issuer: 'http://issuer.example.com/' })).toThrow(new TypeError("'issuer' must be an https:// URL (http:// only for loopback hosts: localhost, 127.0.0.0/8, [::1])"));
-    expect(() => assertAuthOptions({ ...auth, jwksUri: 'http://issuer.example.com/jwks.json' })).toThrow(/'jwksUri' must be an https:\/\/ URL/);
+    expect(() => assertAuthOptions({ ...auth, issuer: 'http://issuer.example.com/' })).toThrow(
+      new TypeError("'issuer' must be an https:// URL (http:// only for loopback hosts: localhost, 127.0.0.0/8, [::1])"),
+    );
+    expect(() => assertAuthOptions({ ...auth, jwksUri: 'http://issuer.example.com/jwks.json' })).toThrow(
+      /'jwksUri' must be an https:\/\/ URL/,
+    );
     expect(() => assertAuthOptions({ ...auth, jwksUri: 'http://localhost:3000/jwks.json' })).not.toThrow();
     const m2m = { clientId: 'svc', clientSecret: 's' };
-    expect(() => assertM2MOptions({ ...m2m, tokenEndpoint: 'http://issuer.example.com/oauth/token' })).toThrow(/'tokenEndpoint' must be an https:\/\/ URL/);
-    expect(() => assertM2MOptions({ ...m2m, tokenEndpoint: 'https://issuer.example.com/oauth/token', issuer: 'http://issuer.example.com/' })).toThrow(/'issuer' must be an https:\/\/ URL/);
+    expect(() => assertM2MOptions({ ...m2m, tokenEndpoint: 'http://issuer.example.com/oauth/token' })).toThrow(
+      /'tokenEndpoint' must be an https:\/\/ URL/,
+    );
     expect(() =>
-      assertM2MOptions({ ...m2m, tokenEndpoint: 'https://issuer.example.com/oauth/token', siblings: [{ name: 'a', baseUrl: 'http://audit.internal', audience: 'x' }] }),
+      assertM2MOptions({ ...m2m, tokenEndpoint: 'https://issuer.example.com/oauth/token', issuer: 'http://issuer.example.com/' }),
+    ).toThrow(/'issuer' must be an https:\/\/ URL/);
+    expect(() =>
+      assertM2MOptions({
+        ...m2m,
+        tokenEndpoint: 'https://issuer.example.com/oauth/token',
+        siblings: [{ name: 'a', baseUrl: 'http://audit.internal', audience: 'x' }],
+      }),
     ).toThrow(/'siblings\[0\]\.baseUrl' must be an https:\/\/ URL/);
     expect(() => assertM2MOptions({ ...m2m, tokenEndpoint: 'http://[::1]:8080/oauth/token' })).not.toThrow();
   });

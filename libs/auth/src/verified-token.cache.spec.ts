@@ -86,7 +86,15 @@ describe('VerifiedTokenCache', () => {
     const cache = new VerifiedTokenCache({ maxEntries: 10, clock: { now: () => 0 } });
     cache.set('header.payload.sig', principal('a'), 'k', 10_000);
     expect(cache.get('header.payload.sig')?.subject).toBe('a');
-    for (const forged of ['header.payloaX.sig', 'header.payload2.sig', 'header.payloa.sig', 'heade.rpayload.sig', 'x.header.payload.sig', '.sig', 'sig']) {
+    for (const forged of [
+      'header.payloaX.sig',
+      'header.payload2.sig',
+      'header.payloa.sig',
+      'heade.rpayload.sig',
+      'x.header.payload.sig',
+      '.sig',
+      'sig',
+    ]) {
       expect(cache.get(forged), forged).toBeUndefined();
     }
   });

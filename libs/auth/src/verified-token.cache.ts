@@ -111,7 +111,9 @@ function keyOf(token: string, dot: number): string {
  * only, after a signature verification that costs far more.
  */
 function entryBytes(entry: Entry): number {
-  return ENTRY_OVERHEAD + entry.signingInput.length + valueBytes(entry.principal.claims, 0) + entry.principal.scopes.size * SET_MEMBER_BYTES;
+  return (
+    ENTRY_OVERHEAD + entry.signingInput.length + valueBytes(entry.principal.claims, 0) + entry.principal.scopes.size * SET_MEMBER_BYTES
+  );
 }
 
 const ENTRY_OVERHEAD = 512; // LRU slots, the key (~90 characters), entry, principal and Set objects

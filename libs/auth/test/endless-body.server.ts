@@ -18,7 +18,13 @@ export class EndlessBodyServer {
   ) {}
 
   async start(): Promise<this> {
-    const { status = 200, prefix = '{"keys":[{"kid":"', suffix = '"}]}', maxBytes = 64 * 1024 * 1024, chunkBytes = 16 * 1024 } = this.options;
+    const {
+      status = 200,
+      prefix = '{"keys":[{"kid":"',
+      suffix = '"}]}',
+      maxBytes = 64 * 1024 * 1024,
+      chunkBytes = 16 * 1024,
+    } = this.options;
     const chunk = Buffer.alloc(chunkBytes, 'a');
     this.server = createServer((req, res) => {
       this.requests += 1;

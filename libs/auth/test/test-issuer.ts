@@ -21,7 +21,8 @@ export type JwksBehaviour =
   | { kind: 'json'; body: unknown };
 
 export function generateTestKey(kid: string = randomUUID(), alg: TestKey['alg'] = 'RS256'): TestKey {
-  const { privateKey, publicKey } = alg === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const { privateKey, publicKey } =
+    alg === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('rsa', { modulusLength: 2048 });
   return { kid, privateKey, publicKey, alg };
 }
 
@@ -141,7 +142,9 @@ export class TestIssuer {
     const key = this.keys[0];
     const input = `${b64({ alg, typ: 'JWT', kid: key.kid })}.${b64(claims)}`;
     const secret = key.publicKey.export({ format: 'pem', type: 'spki' });
-    const sig = createHmac(`sha${alg.slice(2)}`, secret).update(input).digest('base64url');
+    const sig = createHmac(`sha${alg.slice(2)}`, secret)
+      .update(input)
+      .digest('base64url');
     return `${input}.${sig}`;
   }
 
@@ -159,7 +162,9 @@ export class TestIssuer {
   signatureOf(input: string, alg = 'RS256', key: TestKey = this.keys[0]): string {
     let signature: Buffer;
     if (/^RS(256|384|512)$/.test(alg)) {
-      signature = createSign(`sha${alg.slice(2)}`).update(input).sign(key.privateKey);
+      signature = createSign(`sha${alg.slice(2)}`)
+        .update(input)
+        .sign(key.privateKey);
     } else if (alg === 'PS256') {
       signature = createSign('sha256').update(input).sign({ key: key.privateKey, padding: 6, saltLength: 32 });
     } else if (alg === 'ES256') {
@@ -180,15 +185,23 @@ export class TestIssuer {
   }
 
   /** Algorithm confusion with any secret (PEM, DER, JWK JSON, modulus bytes…): HMAC over header and claims. */
-  signHmac(secret: string | Buffer, alg = 'HS256', claims: Record<string, unknown> = this.claims(), header: Record<string, unknown> = {}): string {
+  signHmac(
+    secret: string | Buffer,
+    alg = 'HS256',
+    claims: Record<string, unknown> = this.claims(),
+    header: Record<string, unknown> = {},
+  ): string {
     const input = `${b64(clean({ alg, typ: 'JWT', kid: this.keys[0].kid, ...header }))}.${b64(clean(claims))}`;
-    return `${input}.${createHmac(`sha${alg.slice(2)}`, secret).update(input).digest('base64url')}`;
+    return `${input}.${createHmac(`sha${alg.slice(2)}`, secret)
+      .update(input)
+      .digest('base64url')}`;
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '').split('?')[0];
     if (path === '/.well-known/openid-configuration' || path === '/.well-known/oauth-authorization-server') {
-      json(res, 200, { issuer: this.issuer, jwks_uri: this.jwksUri, token_endpoint: `${this.url}/oauth/token`, ...this.discovery }); return;
+      json(res, 200, { issuer: this.issuer, jwks_uri: this.jwksUri, token_endpoint: `${this.url}/oauth/token`, ...this.discovery });
+      return;
     }
     if (path === '/.well-known/jwks.json') {
       this.jwksFetches++;
@@ -196,13 +209,20 @@ export class TestIssuer {
       if (b.kind === 'hang') return; // never answers; the socket is destroyed on close()
       if (b.kind === 'delay') return void setTimeout(() => json(res, 200, this.jwks()), b.ms); // a slow but good answer
       if (b.kind === 'gate') return void b.open.then(() => json(res, 200, this.jwks()));
-      if (b.kind === 'status') { json(res, b.status, { error: 'injected' }); return; }
-      if (b.kind === 'json') { json(res, 200, b.body); return; }
+      if (b.kind === 'status') {
+        json(res, b.status, { error: 'injected' });
+        return;
+      }
+      if (b.kind === 'json') {
+        json(res, 200, b.body);
+        return;
+      }
       if (b.kind === 'garbage') {
         res.writeHead(200, { 'content-type': 'application/json' });
         return void res.end('{not json');
       }
-      json(res, 200, this.jwks()); return;
+      json(res, 200, this.jwks());
+      return;
     }
     json(res, 404, { error: 'not_found' });
   }

@@ -35,16 +35,20 @@ export class TokenEndpointStub {
       const n = ++this.requests;
       req.resume();
       // The answer's work is async; nothing awaits an 'end' listener, so the promise is dropped on purpose.
-      req.on('end', () => void (async () => {
-        await sleep(this.delayMs);
-        const failure = this.failures.shift();
-        const status = failure?.status;
-        const body = status
-          ? { error: status >= 500 ? 'temporarily_unavailable' : 'invalid_client', error_description: `stub answered ${status}` }
-          : { access_token: `token-${n}`, token_type: 'Bearer', expires_in: this.expiresIn };
-        const retryAfter = failure?.retryAfterSeconds !== undefined ? { 'retry-after': String(failure.retryAfterSeconds) } : {};
-        res.writeHead(status ?? 200, { 'content-type': 'application/json', ...retryAfter }).end(JSON.stringify(body));
-      })());
+      req.on(
+        'end',
+        () =>
+          void (async () => {
+            await sleep(this.delayMs);
+            const failure = this.failures.shift();
+            const status = failure?.status;
+            const body = status
+              ? { error: status >= 500 ? 'temporarily_unavailable' : 'invalid_client', error_description: `stub answered ${status}` }
+              : { access_token: `token-${n}`, token_type: 'Bearer', expires_in: this.expiresIn };
+            const retryAfter = failure?.retryAfterSeconds !== undefined ? { 'retry-after': String(failure.retryAfterSeconds) } : {};
+            res.writeHead(status ?? 200, { 'content-type': 'application/json', ...retryAfter }).end(JSON.stringify(body));
+          })(),
+      );
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     return this;

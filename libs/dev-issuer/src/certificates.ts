@@ -32,7 +32,10 @@ function serialNumber(): string {
  * A self-signed certificate for a signing key pair: `x5c` holds its DER in base64 (RFC 7517
  * §4.7), `x5t` the base64url SHA-1 thumbprint of that DER (§4.8).
  */
-export async function signingKeyCertificate(keys: { publicKey: CryptoKey; privateKey: CryptoKey }, subject: string): Promise<{ x5c: string[]; x5t: string }> {
+export async function signingKeyCertificate(
+  keys: { publicKey: CryptoKey; privateKey: CryptoKey },
+  subject: string,
+): Promise<{ x5c: string[]; x5t: string }> {
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serialNumber(),
     name: subject,
@@ -94,7 +97,9 @@ export async function createTlsMaterial(): Promise<TlsMaterial> {
       await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey as never),
     ],
   });
-  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', (serverKeys as webcrypto.CryptoKeyPair).privateKey)).toString('base64');
+  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', (serverKeys as webcrypto.CryptoKeyPair).privateKey)).toString(
+    'base64',
+  );
   const keyPem = `-----BEGIN PRIVATE KEY-----\n${pkcs8.match(/.{1,64}/g)!.join('\n')}\n-----END PRIVATE KEY-----\n`;
   return { caPem: `${ca.toString('pem')}\n`, certPem: `${server.toString('pem')}\n`, keyPem };
 }

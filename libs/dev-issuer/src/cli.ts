@@ -3,7 +3,8 @@
  * `npx nest-m2m-dev-issuer` runs the dev issuer on its own (see dev-issuer.main.ts for its
  * environment); `npx nest-m2m-dev-issuer token --client <id>` prints an access token (token.cli.ts).
  */
-const USAGE = 'Usage: nest-m2m-dev-issuer [start]           run the issuer (environment: DEV_ISSUER_*)\n       nest-m2m-dev-issuer token --client <id> [--audience <api>] [--scope "<a b>"] [--json] …';
+const USAGE =
+  'Usage: nest-m2m-dev-issuer [start]           run the issuer (environment: DEV_ISSUER_*)\n       nest-m2m-dev-issuer token --client <id> [--audience <api>] [--scope "<a b>"] [--json] …';
 
 const [command, ...rest] = process.argv.slice(2);
 if (command === undefined || command === 'start') {

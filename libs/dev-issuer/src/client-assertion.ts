@@ -32,7 +32,8 @@ export class ClientAssertionVerifier {
   ) {}
 
   async verify(assertion: string, bodyClientId: string | undefined): Promise<RegisteredClient> {
-    if (Buffer.byteLength(assertion) > MAX_ASSERTION_BYTES) throw invalidClient(`client_assertion must be at most ${MAX_ASSERTION_BYTES} bytes`);
+    if (Buffer.byteLength(assertion) > MAX_ASSERTION_BYTES)
+      throw invalidClient(`client_assertion must be at most ${MAX_ASSERTION_BYTES} bytes`);
     let unverified: ReturnType<typeof decodeJwt>;
     try {
       unverified = decodeJwt(assertion);
@@ -41,7 +42,8 @@ export class ClientAssertionVerifier {
     }
     for (const claim of ['iss', 'sub', 'jti'] as const) {
       const value = unverified[claim];
-      if (typeof value === 'string' && value.length > MAX_CLAIM_CHARACTERS) throw invalidClient(`client_assertion ${claim} must be at most ${MAX_CLAIM_CHARACTERS} characters`);
+      if (typeof value === 'string' && value.length > MAX_CLAIM_CHARACTERS)
+        throw invalidClient(`client_assertion ${claim} must be at most ${MAX_CLAIM_CHARACTERS} characters`);
     }
     const clientId = unverified.sub;
     if (typeof clientId !== 'string' || unverified.iss !== clientId) {
@@ -50,7 +52,8 @@ export class ClientAssertionVerifier {
     if (bodyClientId !== undefined && bodyClientId !== clientId) throw invalidClient('client_id does not match the client_assertion');
     const client = this.registry.clients.get(clientId);
     if (!client) throw invalidClient('Unknown client');
-    if (!client.allows('private_key_jwt') || !client.keySet) throw invalidClient('Client is not allowed to authenticate with private_key_jwt');
+    if (!client.allows('private_key_jwt') || !client.keySet)
+      throw invalidClient('Client is not allowed to authenticate with private_key_jwt');
 
     let payload: Awaited<ReturnType<typeof jwtVerify>>['payload'];
     try {
@@ -93,6 +96,7 @@ function describe(error: unknown): string {
   if (error instanceof errors.JWTClaimValidationFailed) return `client_assertion ${error.claim} claim is invalid: ${error.message}`;
   if (error instanceof errors.JWSSignatureVerificationFailed) return 'client_assertion signature is invalid';
   if (error instanceof errors.JOSEAlgNotAllowed) return `client_assertion alg must be one of ${CLIENT_ASSERTION_ALGORITHMS.join(', ')}`;
-  if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) return 'No registered key of the client matches the client_assertion';
+  if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys)
+    return 'No registered key of the client matches the client_assertion';
   return `Invalid client_assertion: ${error instanceof Error ? error.message : String(error)}`;
 }

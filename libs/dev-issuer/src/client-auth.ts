@@ -65,7 +65,11 @@ export class ClientAuthenticator {
     const assertion = single(params, 'client_assertion');
     const assertionType = single(params, 'client_assertion_type');
 
-    const used = [basic && 'client_secret_basic', bodySecret !== undefined && 'client_secret_post', assertion !== undefined && 'private_key_jwt'].filter(Boolean);
+    const used = [
+      basic && 'client_secret_basic',
+      bodySecret !== undefined && 'client_secret_post',
+      assertion !== undefined && 'private_key_jwt',
+    ].filter(Boolean);
     if (used.length > 1) throw invalidRequest(`Only one client authentication method may be used, got ${used.join(' and ')}`);
 
     if (assertion !== undefined || assertionType !== undefined) {
@@ -74,7 +78,8 @@ export class ClientAuthenticator {
       return { client: await this.assertions.verify(assertion, bodyClientId), method: 'private_key_jwt' };
     }
     if (basic) {
-      if (bodyClientId !== undefined && bodyClientId !== basic.clientId) throw invalidRequest('client_id does not match the Basic credentials');
+      if (bodyClientId !== undefined && bodyClientId !== basic.clientId)
+        throw invalidRequest('client_id does not match the Basic credentials');
       return { client: this.checkSecret(basic.clientId, basic.clientSecret, 'client_secret_basic'), method: 'client_secret_basic' };
     }
     if (bodyClientId === undefined) throw invalidRequest('Missing required parameter: client_id');

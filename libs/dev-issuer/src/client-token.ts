@@ -21,7 +21,9 @@ export class DevIssuerTokenError extends Error {
     readonly errorDescription: string | undefined,
     clientId: string,
   ) {
-    super(`token request of client "${clientId}" refused: ${status}${error ? ` ${error}` : ''}${errorDescription ? `: ${errorDescription}` : ''}`);
+    super(
+      `token request of client "${clientId}" refused: ${status}${error ? ` ${error}` : ''}${errorDescription ? `: ${errorDescription}` : ''}`,
+    );
   }
 }
 
@@ -30,13 +32,22 @@ export class DevIssuerTokenError extends Error {
  * it: counted, subject to injected faults and quotas. For a token that skips the endpoint (any
  * claims, expired, foreign audience) use `controls.issueToken`.
  */
-export async function requestClientToken(tokenEndpoint: string, config: DevIssuerConfig, options: GetTokenOptions, caPem?: string): Promise<string> {
+export async function requestClientToken(
+  tokenEndpoint: string,
+  config: DevIssuerConfig,
+  options: GetTokenOptions,
+  caPem?: string,
+): Promise<string> {
   const client = config.clients.find((c) => c.clientId === options.clientId);
   if (!client) {
-    throw new TypeError(`getToken: no client "${options.clientId}"; configured clients: ${config.clients.map((c) => c.clientId).join(', ')}`);
+    throw new TypeError(
+      `getToken: no client "${options.clientId}"; configured clients: ${config.clients.map((c) => c.clientId).join(', ')}`,
+    );
   }
   if (!client.clientSecret) {
-    throw new TypeError(`getToken: client "${client.clientId}" authenticates with private_key_jwt; sign an assertion, or use controls.issueToken`);
+    throw new TypeError(
+      `getToken: client "${client.clientId}" authenticates with private_key_jwt; sign an assertion, or use controls.issueToken`,
+    );
   }
   const audience = options.audience ?? client.grants[0]?.audience;
   const scope = Array.isArray(options.scope) ? options.scope.join(' ') : options.scope;
@@ -64,12 +75,16 @@ async function post(url: string, headers: Record<string, string>, body: string, 
   const signal = AbortSignal.timeout(10_000);
   if (!caPem || !url.startsWith('https:')) return fetch(url, { method: 'POST', headers, body, signal });
   return new Promise<Response>((resolve, reject) => {
-    const req = httpsRequest(url, { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, ca: caPem, signal }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 500 })));
-      res.on('error', reject);
-    });
+    const req = httpsRequest(
+      url,
+      { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, ca: caPem, signal },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 500 })));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });

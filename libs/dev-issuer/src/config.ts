@@ -168,7 +168,12 @@ const configSchema = z.strictObject({
 });
 
 function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((out, part) => (typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${String(part)}` : String(part)), '') || '(root)';
+  return (
+    path.reduce<string>(
+      (out, part) => (typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${String(part)}` : String(part)),
+      '',
+    ) || '(root)'
+  );
 }
 
 /** Rules between entries that a per-field schema cannot see. */
@@ -236,7 +241,8 @@ async function publicKeyProblem(jwk: JWK, alg: string): Promise<string | undefin
     await importJWK(jwk, alg);
     // WebCrypto imports degenerate RSA keys; RFC 7518 §3.3 requires at least 2048 bits for RS/PS.
     const details = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' }).asymmetricKeyDetails;
-    if (jwk.kty === 'RSA' && (details?.modulusLength ?? 0) < 2048) return `RSA modulus of ${details?.modulusLength ?? 0} bits, at least 2048 needed`;
+    if (jwk.kty === 'RSA' && (details?.modulusLength ?? 0) < 2048)
+      return `RSA modulus of ${details?.modulusLength ?? 0} bits, at least 2048 needed`;
     return undefined;
   } catch (error) {
     return error instanceof Error ? error.message : String(error);
@@ -264,7 +270,10 @@ function complete(config: DevIssuerConfig): DevIssuerConfig {
 export async function resolveDevIssuerConfig(input: unknown, source = 'config object'): Promise<DevIssuerConfig> {
   const parsed = configSchema.safeParse(input);
   if (!parsed.success) {
-    throw new DevIssuerConfigError(parsed.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`), source);
+    throw new DevIssuerConfigError(
+      parsed.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`),
+      source,
+    );
   }
   const config = structuredClone(parsed.data) as DevIssuerConfig;
   const issues = await crossCheck(config);

@@ -26,7 +26,13 @@ export class Counters {
 
   private static empty(): DevIssuerCounters {
     // Null prototype: a client id such as "__proto__" is just a key.
-    return { tokenRequests: 0, tokenRequestsByClient: Object.create(null) as Record<string, number>, tokensIssued: 0, jwksFetches: 0, discoveryFetches: 0 };
+    return {
+      tokenRequests: 0,
+      tokenRequestsByClient: Object.create(null) as Record<string, number>,
+      tokensIssued: 0,
+      jwksFetches: 0,
+      discoveryFetches: 0,
+    };
   }
 
   increment(name: 'tokenRequests' | 'tokensIssued' | 'jwksFetches' | 'discoveryFetches'): void {
@@ -40,7 +46,10 @@ export class Counters {
 
   /** A copy, so callers can keep snapshots and compare. */
   snapshot(): DevIssuerCounters {
-    return { ...this.state, tokenRequestsByClient: Object.assign(Object.create(null) as Record<string, number>, this.state.tokenRequestsByClient) };
+    return {
+      ...this.state,
+      tokenRequestsByClient: Object.assign(Object.create(null) as Record<string, number>, this.state.tokenRequestsByClient),
+    };
   }
 
   reset(): void {

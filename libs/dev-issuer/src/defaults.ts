@@ -5,7 +5,12 @@ export const AUDIT_API_AUDIENCE = 'https://audit.nest-m2m.local';
 
 /** The two sample APIs of nest-m2m, with RBAC so tokens carry `permissions` like Auth0's. */
 export const DEFAULT_APIS: readonly DevIssuerApi[] = [
-  { identifier: DOCUMENTS_API_AUDIENCE, name: 'Documents API', scopes: ['read:documents', 'write:documents', 'delete:documents'], rbac: true },
+  {
+    identifier: DOCUMENTS_API_AUDIENCE,
+    name: 'Documents API',
+    scopes: ['read:documents', 'write:documents', 'delete:documents'],
+    rbac: true,
+  },
   { identifier: AUDIT_API_AUDIENCE, name: 'Audit API', scopes: ['write:audit', 'read:audit'], rbac: true },
 ];
 

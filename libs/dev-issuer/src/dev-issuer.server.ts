@@ -26,7 +26,6 @@ import type { DevIssuer, DevIssuerOptions } from './types.js';
 import { DpopTokenEndpoint } from './dpop.js';
 import { handleDiscovery, handleJwks } from './well-known.endpoints.js';
 
-
 function assertStartable(options: DevIssuerOptions): void {
   if (process.env.NODE_ENV === 'production' && !options.allowProduction) {
     throw new Error(
@@ -140,7 +139,8 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
     const { status, body } = plan.failure;
     // An injected 429 looks like Auth0's rate-limit answer: headers of an empty bucket.
     const retryAfter = Number(plan.failure.headers['Retry-After'] ?? 1);
-    const faultHeaders = status === 429 && rateLimiter ? { ...rateLimiter.exhaustedHeaders(retryAfter), ...plan.failure.headers } : plan.failure.headers;
+    const faultHeaders =
+      status === 429 && rateLimiter ? { ...rateLimiter.exhaustedHeaders(retryAfter), ...plan.failure.headers } : plan.failure.headers;
     ctx.logger?.warn(`dev issuer: injected fault, ${endpoint} answered ${status}`);
     if (typeof body === 'string') sendText(res, status, body, { ...headers, ...faultHeaders });
     else sendJson(res, status, body, { ...headers, ...faultHeaders });
@@ -161,7 +161,13 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
       const handler = methods[req.method ?? ''];
       if (handler) return handler(req, res);
       const allow = Object.keys(methods).join(', ');
-      sendJson(res, 405, { error: 'method_not_allowed', error_description: `${req.method} ${path} is not allowed; use ${allow}` }, { Allow: allow }); return;
+      sendJson(
+        res,
+        405,
+        { error: 'method_not_allowed', error_description: `${req.method} ${path} is not allowed; use ${allow}` },
+        { Allow: allow },
+      );
+      return;
     }
     // Without enableTestControls the control routes do not exist at all: a plain 404.
     if (options.enableTestControls && path.startsWith(TEST_CONTROLS_PREFIX)) {
@@ -201,7 +207,10 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    if (signal.aborted) { resolve(); return; }
+    if (signal.aborted) {
+      resolve();
+      return;
+    }
     const timer = setTimeout(done, ms);
     function done() {
       clearTimeout(timer);

@@ -45,16 +45,21 @@ export class DpopTokenEndpoint {
     if (typeof jwk !== 'object' || jwk === null || 'd' in jwk) throw invalidProof('DPoP proof jwk must be a public key');
     let claims: Record<string, unknown>;
     try {
-      const { payload } = await compactVerify(proof, await importJWK(jwk, header.alg as string), { algorithms: [...DPOP_SIGNING_ALGORITHMS] });
+      const { payload } = await compactVerify(proof, await importJWK(jwk, header.alg as string), {
+        algorithms: [...DPOP_SIGNING_ALGORITHMS],
+      });
       claims = JSON.parse(Buffer.from(payload).toString('utf8')) as Record<string, unknown>;
     } catch {
       throw invalidProof('Invalid DPoP proof signature');
     }
     const htu = typeof claims.htu === 'string' && URL.canParse(claims.htu) ? new URL(claims.htu) : undefined;
-    if (claims.htm !== 'POST' || !htu || `${htu.origin}${htu.pathname}` !== this.tokenEndpoint) throw invalidProof('DPoP proof htm or htu mismatch');
+    if (claims.htm !== 'POST' || !htu || `${htu.origin}${htu.pathname}` !== this.tokenEndpoint)
+      throw invalidProof('DPoP proof htm or htu mismatch');
     const now = Date.now() / 1000;
-    if (typeof claims.iat !== 'number' || Math.abs(claims.iat - now) > PROOF_WINDOW_SECONDS) throw invalidProof('DPoP proof iat outside the accepted window');
-    if (typeof claims.jti !== 'string' || claims.jti.length === 0 || claims.jti.length > 256) throw invalidProof('DPoP proof jti missing or invalid');
+    if (typeof claims.iat !== 'number' || Math.abs(claims.iat - now) > PROOF_WINDOW_SECONDS)
+      throw invalidProof('DPoP proof iat outside the accepted window');
+    if (typeof claims.jti !== 'string' || claims.jti.length === 0 || claims.jti.length > 256)
+      throw invalidProof('DPoP proof jti missing or invalid');
     if (this.requireNonce && claims.nonce !== this.nonce(0) && claims.nonce !== this.nonce(-1)) {
       throw new OAuthError(400, 'use_dpop_nonce', 'Authorization server requires nonce in DPoP proof', { 'DPoP-Nonce': this.nonce(0) });
     }

@@ -35,7 +35,13 @@ export const invalidClient = (description: string, usedBasic = false) =>
 
 /** Auth0's answer to a client whose `grant_types` lack the requested grant, with its `error_uri`. */
 export const unauthorizedClient = (grantType: string) =>
-  new OAuthError(403, 'unauthorized_client', `Grant type '${grantType}' not allowed for the client.`, {}, 'https://auth0.com/docs/clients/client-grant-types');
+  new OAuthError(
+    403,
+    'unauthorized_client',
+    `Grant type '${grantType}' not allowed for the client.`,
+    {},
+    'https://auth0.com/docs/clients/client-grant-types',
+  );
 
 /** Auth0's `access_denied` (403 for audience/grant problems, 401 "Unauthorized" for a wrong secret). */
 export const accessDenied = (status: 401 | 403, description: string, headers: Record<string, string> = {}) =>

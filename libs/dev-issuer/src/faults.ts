@@ -55,7 +55,8 @@ function defaultBody(status: number): unknown {
 
 export function parseFaultSpec(input: unknown): FaultSpec {
   const parsed = faultSpecSchema.safeParse(input);
-  if (!parsed.success) throw new TypeError(`Invalid fault: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(fault)'}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new TypeError(`Invalid fault: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(fault)'}: ${i.message}`).join('; ')}`);
   return parsed.data;
 }
 

@@ -24,14 +24,19 @@ export class RateLimiter {
   private updatedAt: number | undefined;
 
   constructor(private readonly options: RateLimitOptions) {
-    if (!Number.isInteger(options.limit) || options.limit <= 0) throw new TypeError(`rateLimit.limit must be a positive integer, got ${options.limit}`);
+    if (!Number.isInteger(options.limit) || options.limit <= 0)
+      throw new TypeError(`rateLimit.limit must be a positive integer, got ${options.limit}`);
     if (!(options.windowSeconds > 0)) throw new TypeError(`rateLimit.windowSeconds must be positive, got ${options.windowSeconds}`);
     this.tokens = options.limit;
   }
 
   /** The headers of an empty bucket, for an injected 429 that should look like a real one. */
   exhaustedHeaders(secondsToReset: number, now = Date.now() / 1000): Record<string, string> {
-    return { 'X-RateLimit-Limit': String(this.options.limit), 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': String(Math.ceil(now + secondsToReset)) };
+    return {
+      'X-RateLimit-Limit': String(this.options.limit),
+      'X-RateLimit-Remaining': '0',
+      'X-RateLimit-Reset': String(Math.ceil(now + secondsToReset)),
+    };
   }
 
   reset(): void {

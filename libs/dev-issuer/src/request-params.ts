@@ -32,7 +32,9 @@ export function parseTokenRequestBody(type: string, body: string): RequestParams
     return params;
   }
   throw invalidRequest(
-    type ? `Unsupported content type ${type}: use application/x-www-form-urlencoded or application/json` : 'Missing Content-Type: use application/x-www-form-urlencoded or application/json',
+    type
+      ? `Unsupported content type ${type}: use application/x-www-form-urlencoded or application/json`
+      : 'Missing Content-Type: use application/x-www-form-urlencoded or application/json',
   );
 }
 

@@ -32,7 +32,10 @@ export type DevIssuerState = z.infer<typeof stateSchema>;
  * over `file`, so a `state.json` planted as a symlink is replaced, not written through to wherever
  * it points; an existing directory is chmod-ed too (mkdir's mode applies only to new ones).
  */
-export async function writeDevIssuerState(issuer: Pick<DevIssuer, 'url' | 'issuer' | 'tokenEndpoint' | 'config'>, file = DEFAULT_STATE_FILE): Promise<string> {
+export async function writeDevIssuerState(
+  issuer: Pick<DevIssuer, 'url' | 'issuer' | 'tokenEndpoint' | 'config'>,
+  file = DEFAULT_STATE_FILE,
+): Promise<string> {
   const state: DevIssuerState = {
     url: issuer.url,
     issuer: issuer.issuer,
@@ -80,7 +83,10 @@ export async function readDevIssuerState(file = DEFAULT_STATE_FILE): Promise<Dev
     throw new Error(`Dev issuer state file ${file} is not valid JSON`);
   }
   const parsed = stateSchema.safeParse(json);
-  if (!parsed.success) throw new Error(`Dev issuer state file ${file} is malformed: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new Error(
+      `Dev issuer state file ${file} is malformed: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   return parsed.data;
 }
 

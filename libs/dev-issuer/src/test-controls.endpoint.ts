@@ -56,18 +56,26 @@ function routes(controls: DevIssuerControls): Record<string, Route> {
 function refusal(req: IncomingMessage, method: Route['method']): [status: number, error: string, description: string] | undefined {
   const host = req.headers.host;
   const hostname = host === undefined ? undefined : hostnameOf(host, 'host');
-  if (hostname === undefined || !isLoopback(hostname)) return [403, 'access_denied', 'Test controls answer only requests addressed to a loopback Host'];
+  if (hostname === undefined || !isLoopback(hostname))
+    return [403, 'access_denied', 'Test controls answer only requests addressed to a loopback Host'];
   const origin = req.headers.origin;
   if (origin !== undefined) {
     const originHost = hostnameOf(origin, 'origin');
-    if (originHost === undefined || !isLoopback(originHost)) return [403, 'access_denied', 'Test controls answer only requests from a loopback Origin'];
+    if (originHost === undefined || !isLoopback(originHost))
+      return [403, 'access_denied', 'Test controls answer only requests from a loopback Origin'];
   }
-  if (method !== 'GET' && mediaType(req) !== 'application/json') return [415, 'invalid_request', 'Test controls take Content-Type: application/json'];
+  if (method !== 'GET' && mediaType(req) !== 'application/json')
+    return [415, 'invalid_request', 'Test controls take Content-Type: application/json'];
   return undefined;
 }
 
 /** Answers /__test/<name>; false when no such control exists (the caller answers 404). */
-export async function handleTestControl(controls: DevIssuerControls, name: string, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+export async function handleTestControl(
+  controls: DevIssuerControls,
+  name: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<boolean> {
   const table = routes(controls);
   const route = Object.hasOwn(table, name) ? table[name] : undefined;
   if (!route) return false;
@@ -89,7 +97,10 @@ export async function handleTestControl(controls: DevIssuerControls, name: strin
       sendJson(res, 200, result);
     }
   } catch (error) {
-    const message = error instanceof z.ZodError ? error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ') : (error as Error).message;
+    const message =
+      error instanceof z.ZodError
+        ? error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')
+        : (error as Error).message;
     sendJson(res, 400, { error: 'invalid_request', error_description: message });
   }
   return true;

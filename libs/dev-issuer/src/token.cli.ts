@@ -68,7 +68,10 @@ function parseFlags(argv: string[]) {
 async function discoverTokenEndpoint(issuerUrl: string): Promise<string> {
   const base = issuerUrl.replace(/\/+$/, '');
   const { origin, pathname } = new URL(base);
-  const candidates = [`${base}/.well-known/openid-configuration`, `${origin}/.well-known/oauth-authorization-server${pathname === '/' ? '' : pathname}`];
+  const candidates = [
+    `${base}/.well-known/openid-configuration`,
+    `${origin}/.well-known/oauth-authorization-server${pathname === '/' ? '' : pathname}`,
+  ];
   const problems: string[] = [];
   for (const candidate of candidates) {
     const response = await fetch(candidate, { signal: AbortSignal.timeout(10_000), redirect: 'manual' }).catch(() => undefined);
@@ -110,11 +113,17 @@ async function embeddedTarget(flags: Flags): Promise<TokenTarget> {
       2,
     );
   });
-  if (!flags.client) throw new CliError(`--client is required; clients of the dev issuer: ${state.clients.map((c) => c.clientId).join(', ')}`, 2);
+  if (!flags.client)
+    throw new CliError(`--client is required; clients of the dev issuer: ${state.clients.map((c) => c.clientId).join(', ')}`, 2);
   const client = state.clients.find((c) => c.clientId === flags.client);
-  if (!client) throw new CliError(`unknown client "${flags.client}"; clients of the dev issuer: ${state.clients.map((c) => c.clientId).join(', ')}`, 2);
+  if (!client)
+    throw new CliError(
+      `unknown client "${flags.client}"; clients of the dev issuer: ${state.clients.map((c) => c.clientId).join(', ')}`,
+      2,
+    );
   const clientSecret = flags['client-secret'] ?? client.clientSecret;
-  if (!clientSecret) throw new CliError(`client "${client.clientId}" has no secret (private_key_jwt); this CLI only does secret authentication`, 2);
+  if (!clientSecret)
+    throw new CliError(`client "${client.clientId}" has no secret (private_key_jwt); this CLI only does secret authentication`, 2);
   // Defaults from the state file: the client's first granted API, and Basic for a basic-only client.
   return {
     tokenUrl: state.tokenEndpoint,
@@ -162,10 +171,12 @@ async function requestToken(target: TokenTarget, flags: Flags): Promise<Record<s
     // A non-JSON body (proxy error page) is reported by status below.
   }
   if (!response.ok) {
-    const detail = typeof json.error === 'string' ? `${json.error}: ${(json.error_description as string | undefined) ?? ''}` : text.slice(0, 200);
+    const detail =
+      typeof json.error === 'string' ? `${json.error}: ${(json.error_description as string | undefined) ?? ''}` : text.slice(0, 200);
     throw new CliError(`${target.tokenUrl} refused client "${target.clientId}": ${response.status} ${detail}`, 1);
   }
-  if (typeof json.access_token !== 'string') throw new CliError(`${target.tokenUrl} answered ${response.status} without an access_token`, 1);
+  if (typeof json.access_token !== 'string')
+    throw new CliError(`${target.tokenUrl} answered ${response.status} without an access_token`, 1);
   return json;
 }
 
@@ -181,7 +192,8 @@ export async function runTokenCli(argv: string[], env: Env, out: (s: string) => 
       out(USAGE);
       return 0;
     }
-    const remote = flags['token-url'] || flags['issuer-url'] || (!flags.state && (env.AUTH_TOKEN_URL || env.AUTH_ISSUER_URL || env.AUTH0_DOMAIN));
+    const remote =
+      flags['token-url'] || flags['issuer-url'] || (!flags.state && (env.AUTH_TOKEN_URL || env.AUTH_ISSUER_URL || env.AUTH0_DOMAIN));
     const target = remote ? await remoteTarget(flags, env) : await embeddedTarget(flags);
     const response = await requestToken(target, flags);
     out(flags.json ? JSON.stringify(response, null, 2) : String(response.access_token));

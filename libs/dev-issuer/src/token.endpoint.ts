@@ -30,7 +30,11 @@ function requestedAudience(ctx: IssuerContext, params: RequestParams): string | 
 }
 
 /** The API and the client's grant for it, or Auth0's refusal (its exact messages). */
-function grantedApi(ctx: IssuerContext, client: RegisteredClient, audience: string | undefined): { api: DevIssuerApi; grant: DevIssuerClientGrant } {
+function grantedApi(
+  ctx: IssuerContext,
+  client: RegisteredClient,
+  audience: string | undefined,
+): { api: DevIssuerApi; grant: DevIssuerClientGrant } {
   if (audience === undefined) throw accessDenied(403, 'No audience parameter was provided, and no default audience has been configured');
   const api = ctx.registry.apis.get(audience);
   if (!api) throw accessDenied(403, `Service not found: ${audience}`);
@@ -49,7 +53,12 @@ function grantedApi(ctx: IssuerContext, client: RegisteredClient, audience: stri
  * `organization_usage` (Auth0 "Machine-to-Machine Access for Organizations"). The texts are ours:
  * Auth0 documents the rules, not the messages.
  */
-function requestedOrganization(ctx: IssuerContext, params: RequestParams, client: RegisteredClient, grant: DevIssuerClientGrant): DevIssuerOrganization | undefined {
+function requestedOrganization(
+  ctx: IssuerContext,
+  params: RequestParams,
+  client: RegisteredClient,
+  grant: DevIssuerClientGrant,
+): DevIssuerOrganization | undefined {
   const named = single(params, 'organization');
   const usage = grant.organizationUsage ?? 'deny';
   if (named === undefined) {
@@ -59,7 +68,9 @@ function requestedOrganization(ctx: IssuerContext, params: RequestParams, client
   if (usage === 'deny') throw accessDenied(403, `Organizations are not allowed for the client grant to "${grant.audience}"`);
   const organization = ctx.registry.organization(named);
   if (!organization) throw accessDenied(403, `Organization not found: ${named}`);
-  const associated = (organization.clientGrants ?? []).some((link) => link.clientId === client.clientId && link.audience === grant.audience);
+  const associated = (organization.clientGrants ?? []).some(
+    (link) => link.clientId === client.clientId && link.audience === grant.audience,
+  );
   if (!grant.allowAnyOrganization && !associated) {
     throw accessDenied(403, `Client is not authorized to access "${grant.audience}" for organization "${organization.id}"`);
   }

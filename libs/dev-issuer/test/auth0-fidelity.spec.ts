@@ -88,7 +88,9 @@ describe('Auth0 organizations for client credentials', () => {
   it('refuses an organization the client grant is not associated with, unless the grant allows any', async () => {
     const refused = await token({ organization: 'org_other456' });
     expect(refused.status).toBe(403);
-    expect(refused.body.error_description).toBe(`Client is not authorized to access "${DOCUMENTS_API_AUDIENCE}" for organization "org_other456"`);
+    expect(refused.body.error_description).toBe(
+      `Client is not authorized to access "${DOCUMENTS_API_AUDIENCE}" for organization "org_other456"`,
+    );
     const anyOrg = await token({ organization: 'org_other456' }, AUDIT_API_AUDIENCE);
     expect(anyOrg.status).toBe(200);
     expect(decodeJwt(anyOrg.body.access_token as string).org_id).toBe('org_other456');
@@ -115,14 +117,23 @@ describe('Auth0 organizations for client credentials', () => {
   });
 
   it('refuses a config whose organization names a client grant that does not exist', async () => {
-    const bad = { ...config, organizations: [{ id: 'org_x', name: 'x', clientGrants: [{ clientId: 'caller', audience: 'https://nowhere.local' }] }] };
-    await expect(startDevIssuer({ config: bad })).rejects.toThrow('organizations[0].clientGrants[0]: client "caller" has no grant for "https://nowhere.local"');
+    const bad = {
+      ...config,
+      organizations: [{ id: 'org_x', name: 'x', clientGrants: [{ clientId: 'caller', audience: 'https://nowhere.local' }] }],
+    };
+    await expect(startDevIssuer({ config: bad })).rejects.toThrow(
+      'organizations[0].clientGrants[0]: client "caller" has no grant for "https://nowhere.local"',
+    );
   });
 });
 
 describe('Auth0 Resource Parameter Compatibility Profile', () => {
   it('ignores resource by default, as Auth0 does without the profile', async () => {
-    const { status, body } = await postToken(issuer, { ...credentials(issuer, 'caller'), resource: DOCUMENTS_API_AUDIENCE }, { form: true });
+    const { status, body } = await postToken(
+      issuer,
+      { ...credentials(issuer, 'caller'), resource: DOCUMENTS_API_AUDIENCE },
+      { form: true },
+    );
     expect(status).toBe(403);
     expect(body.error_description).toBe('No audience parameter was provided, and no default audience has been configured');
   });
@@ -133,7 +144,8 @@ describe('Auth0 Resource Parameter Compatibility Profile', () => {
       compat = await startDevIssuer({ config: { ...config, tenant: { resourceParameterProfile: 'compatibility' } } });
     });
     afterAll(() => compat.close());
-    const compatToken = (params: Record<string, string | string[]>) => postToken(compat, { ...credentials(compat, 'caller'), ...params }, { form: true });
+    const compatToken = (params: Record<string, string | string[]>) =>
+      postToken(compat, { ...credentials(compat, 'caller'), ...params }, { form: true });
 
     it('takes resource in place of audience', async () => {
       const { status, body } = await compatToken({ resource: DOCUMENTS_API_AUDIENCE });
@@ -225,13 +237,18 @@ describe('Auth0 client quotas: UTC hour and day buckets', () => {
     const quotas = new Quotas(new Map([['c', { perHour: 1 }]]));
     expect(quotas.consume('c', at('2026-01-01T10:59:30Z'))).toEqual({ 'Auth0-Client-Quota-Limit': 'b=per_hour;q=1;r=0;t=30' });
     expect(quotas.check('c', at('2026-01-01T10:59:50Z')).exceeded).toBe(true);
-    expect(quotas.check('c', at('2026-01-01T11:00:05Z'))).toEqual({ exceeded: false, headers: { 'Auth0-Client-Quota-Limit': 'b=per_hour;q=1;r=1;t=3595' } });
+    expect(quotas.check('c', at('2026-01-01T11:00:05Z'))).toEqual({
+      exceeded: false,
+      headers: { 'Auth0-Client-Quota-Limit': 'b=per_hour;q=1;r=1;t=3595' },
+    });
   });
 
   it('keeps a daily bucket per UTC day beside the hourly one, in one comma-separated header', () => {
     const quotas = new Quotas(new Map([['c', { perHour: 5, perDay: 2 }]]));
     quotas.consume('c', at('2026-01-01T08:00:00Z'));
-    expect(quotas.consume('c', at('2026-01-01T20:00:00Z'))).toEqual({ 'Auth0-Client-Quota-Limit': 'b=per_hour;q=5;r=4;t=3600,b=per_day;q=2;r=0;t=14400' });
+    expect(quotas.consume('c', at('2026-01-01T20:00:00Z'))).toEqual({
+      'Auth0-Client-Quota-Limit': 'b=per_hour;q=5;r=4;t=3600,b=per_day;q=2;r=0;t=14400',
+    });
     const refused = quotas.check('c', at('2026-01-01T23:00:00Z'));
     expect(refused.exceeded).toBe(true);
     expect(refused.headers['Retry-After']).toBe('3600');
@@ -239,7 +256,9 @@ describe('Auth0 client quotas: UTC hour and day buckets', () => {
   });
 
   it('applies quotaPerDay from the config over HTTP', async () => {
-    const daily = await startDevIssuer({ config: { ...config, clients: config.clients.map((c) => (c.clientId === 'caller' ? { ...c, quotaPerDay: 1 } : c)) } });
+    const daily = await startDevIssuer({
+      config: { ...config, clients: config.clients.map((c) => (c.clientId === 'caller' ? { ...c, quotaPerDay: 1 } : c)) },
+    });
     try {
       const send = () => postToken(daily, credentials(daily, 'caller', DOCUMENTS_API_AUDIENCE));
       expect((await send()).headers.get('auth0-client-quota-limit')).toMatch(/^b=per_day;q=1;r=0;t=\d+$/);
@@ -307,7 +326,9 @@ describe('TLS mode', () => {
     const discovery = await getOverTls(`${secure.url}/.well-known/openid-configuration`, secure.ca!.pem);
     expect(discovery.status).toBe(200);
     expect(JSON.parse(discovery.body)).toMatchObject({ issuer: secure.issuer, token_endpoint: `${secure.url}/oauth/token` });
-    await expect(getOverTls(`${secure.url}/.well-known/jwks.json`, undefined)).rejects.toThrow(/self[- ]signed|unable to verify|local issuer/i);
+    await expect(getOverTls(`${secure.url}/.well-known/jwks.json`, undefined)).rejects.toThrow(
+      /self[- ]signed|unable to verify|local issuer/i,
+    );
   });
 
   it('gets a token over TLS with getToken', async () => {

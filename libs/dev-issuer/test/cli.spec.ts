@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUDIT_API_AUDIENCE, DOCUMENTS_API_AUDIENCE, readDevIssuerState, startDevIssuer, writeDevIssuerState, type DevIssuer } from '../src/index.js';
+import {
+  AUDIT_API_AUDIENCE,
+  DOCUMENTS_API_AUDIENCE,
+  readDevIssuerState,
+  startDevIssuer,
+  writeDevIssuerState,
+  type DevIssuer,
+} from '../src/index.js';
 import { secretOf } from './helpers.js';
 
 const LIB = resolve(import.meta.dirname, '..');
@@ -19,11 +26,19 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-function runCli(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function runCli(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    execFile(process.execPath, [CLI, 'token', ...args], { cwd: options.cwd ?? ROOT, env: cleanEnv(options.env), timeout: 20_000 }, (error, stdout, stderr) => {
-      done({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI, 'token', ...args],
+      { cwd: options.cwd ?? ROOT, env: cleanEnv(options.env), timeout: 20_000 },
+      (error, stdout, stderr) => {
+        done({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -47,12 +62,18 @@ describe('token CLI against the embedded issuer', () => {
     expect(code).toBe(0);
     const token = stdout.trim();
     expect(stdout).toBe(`${token}\n`);
-    const { payload } = await jwtVerify(token, createRemoteJWKSet(new URL(issuer.jwksUri)), { issuer: issuer.issuer, audience: DOCUMENTS_API_AUDIENCE });
+    const { payload } = await jwtVerify(token, createRemoteJWKSet(new URL(issuer.jwksUri)), {
+      issuer: issuer.issuer,
+      audience: DOCUMENTS_API_AUDIENCE,
+    });
     expect(payload.azp).toBe('documents-caller');
   });
 
   it('prints the whole token response with --json, for an explicit audience by basic auth (no scope: it equals the requested one)', async () => {
-    const { code, stdout } = await runCli(['--client', 'auditor', '--audience', AUDIT_API_AUDIENCE, '--auth', 'basic', '--json', '--scope', 'read:audit'], { cwd });
+    const { code, stdout } = await runCli(
+      ['--client', 'auditor', '--audience', AUDIT_API_AUDIENCE, '--auth', 'basic', '--json', '--scope', 'read:audit'],
+      { cwd },
+    );
     expect(code).toBe(0);
     const response = JSON.parse(stdout) as Record<string, unknown>;
     expect(response).toMatchObject({ token_type: 'Bearer', expires_in: 86400 });
@@ -134,7 +155,14 @@ describe('token CLI against any issuer', () => {
   it('reports an unreachable issuer and exits 1', async () => {
     const gone = await startDevIssuer();
     await gone.close();
-    const { code, stderr } = await runCli(['--token-url', gone.tokenEndpoint, '--client', 'auditor', '--client-secret', 'some-secret-value']);
+    const { code, stderr } = await runCli([
+      '--token-url',
+      gone.tokenEndpoint,
+      '--client',
+      'auditor',
+      '--client-secret',
+      'some-secret-value',
+    ]);
     expect(code).toBe(1);
     expect(stderr).toContain(`cannot reach ${gone.tokenEndpoint} (ECONNREFUSED)`);
     expect(stderr).not.toContain('some-secret-value');
@@ -147,7 +175,12 @@ describe('standalone dev issuer', () => {
     const stateFile = join(dir, 'state.json');
     const child = spawn(process.execPath, [CLI], {
       cwd: ROOT,
-      env: cleanEnv({ DEV_ISSUER_PORT: '0', DEV_ISSUER_STATE_FILE: stateFile, DEV_ISSUER_TEST_CONTROLS: 'true', DEV_ISSUER_CONFIG: 'dev-issuer.sample.json' }),
+      env: cleanEnv({
+        DEV_ISSUER_PORT: '0',
+        DEV_ISSUER_STATE_FILE: stateFile,
+        DEV_ISSUER_TEST_CONTROLS: 'true',
+        DEV_ISSUER_CONFIG: 'dev-issuer.sample.json',
+      }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     try {
@@ -212,7 +245,9 @@ describe('standalone dev issuer', () => {
       expect(url).toBeDefined();
       expect(output).toContain(`export NODE_EXTRA_CA_CERTS=${caFile}`);
       expect((await readFile(caFile, 'utf8')).startsWith('-----BEGIN CERTIFICATE-----')).toBe(true);
-      const { code, stdout, stderr } = await runCli(['--state', stateFile, '--client', 'auditor'], { env: { NODE_EXTRA_CA_CERTS: caFile } });
+      const { code, stdout, stderr } = await runCli(['--state', stateFile, '--client', 'auditor'], {
+        env: { NODE_EXTRA_CA_CERTS: caFile },
+      });
       expect(stderr).toBe('');
       expect(code).toBe(0);
       expect(decodeJwt(stdout.trim())).toMatchObject({ iss: `${url}/`, aud: AUDIT_API_AUDIENCE });
@@ -228,8 +263,11 @@ describe('standalone dev issuer', () => {
       const bad = join(dir, 'bad.json');
       await writeFile(bad, JSON.stringify({ apis: [], clients: [{ clientId: 'x', grants: [{ audience: 'nope', scopes: [] }] }] }));
       const result = await new Promise<{ code: number | null; stderr: string }>((done) => {
-        execFile(process.execPath, [CLI], { cwd: ROOT, env: cleanEnv({ DEV_ISSUER_CONFIG: bad, DEV_ISSUER_STATE_FILE: join(dir, 's.json') }), timeout: 20_000 }, (error, _stdout, stderr) =>
-          done({ code: error ? Number((error as { code?: number }).code) : 0, stderr }),
+        execFile(
+          process.execPath,
+          [CLI],
+          { cwd: ROOT, env: cleanEnv({ DEV_ISSUER_CONFIG: bad, DEV_ISSUER_STATE_FILE: join(dir, 's.json') }), timeout: 20_000 },
+          (error, _stdout, stderr) => done({ code: error ? Number((error as { code?: number }).code) : 0, stderr }),
         );
       });
       expect(result.code).toBe(1);

@@ -59,7 +59,13 @@ describe('dev issuer config validation', () => {
         { identifier: 'https://a.local', scopes: [] },
       ],
       clients: [
-        { clientId: 'one', grants: [{ audience: 'https://nowhere.local', scopes: [] }, { audience: 'https://a.local', scopes: ['write:a'] }] },
+        {
+          clientId: 'one',
+          grants: [
+            { audience: 'https://nowhere.local', scopes: [] },
+            { audience: 'https://a.local', scopes: ['write:a'] },
+          ],
+        },
         { clientId: 'one', tokenEndpointAuthMethod: 'private_key_jwt', grants: [] },
       ],
     });
@@ -76,7 +82,12 @@ describe('dev issuer config validation', () => {
     const error = await configError({
       apis: [],
       clients: [
-        { clientId: 'a', tokenEndpointAuthMethod: 'private_key_jwt', jwks: { keys: [{ kty: 'RSA', n: 'x', e: 'AQAB', d: 'secret' }] }, grants: [] },
+        {
+          clientId: 'a',
+          tokenEndpointAuthMethod: 'private_key_jwt',
+          jwks: { keys: [{ kty: 'RSA', n: 'x', e: 'AQAB', d: 'secret' }] },
+          grants: [],
+        },
         { clientId: 'b', tokenEndpointAuthMethod: 'private_key_jwt', jwks: { keys: [{ kty: 'RSA', n: '', e: '' }] }, grants: [] },
         { clientId: 'c', tokenEndpointAuthMethod: 'private_key_jwt', jwks: { keys: [{ kty: 'oct', alg: 'HS256' }] }, grants: [] },
       ],

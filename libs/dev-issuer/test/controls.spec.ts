@@ -216,7 +216,13 @@ describe('dev issuer counters', () => {
       discoveryFetches: 2,
     });
     issuer.controls.resetCounters();
-    expect(issuer.controls.counters()).toEqual({ tokenRequests: 0, tokenRequestsByClient: {}, tokensIssued: 0, jwksFetches: 0, discoveryFetches: 0 });
+    expect(issuer.controls.counters()).toEqual({
+      tokenRequests: 0,
+      tokenRequestsByClient: {},
+      tokensIssued: 0,
+      jwksFetches: 0,
+      discoveryFetches: 0,
+    });
   });
 
   it('returns snapshots that later requests do not change', async () => {
@@ -273,8 +279,18 @@ describe('dev issuer test controls over HTTP', () => {
   it('does not exist at all unless enableTestControls is set', async () => {
     const plain = await startDevIssuer();
     try {
-      for (const [path, method] of [['counters', 'GET'], ['faults', 'POST'], ['rotate', 'POST'], ['reset', 'POST'], ['tokens', 'POST']]) {
-        const response = await fetch(`${plain.url}/__test/${path}`, { method, headers: { 'Content-Type': 'application/json' }, body: method === 'POST' ? '{"endpoint":"token","status":500}' : undefined });
+      for (const [path, method] of [
+        ['counters', 'GET'],
+        ['faults', 'POST'],
+        ['rotate', 'POST'],
+        ['reset', 'POST'],
+        ['tokens', 'POST'],
+      ]) {
+        const response = await fetch(`${plain.url}/__test/${path}`, {
+          method,
+          headers: { 'Content-Type': 'application/json' },
+          body: method === 'POST' ? '{"endpoint":"token","status":500}' : undefined,
+        });
         expect(response.status).toBe(404);
       }
       expect((await postToken(plain, credentials(plain, 'documents-caller', DOCUMENTS_API_AUDIENCE))).status).toBe(200);

@@ -1,6 +1,13 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { AUDIT_API_AUDIENCE, DEFAULT_DEV_ISSUER_CONFIG, DevIssuerTokenError, DOCUMENTS_API_AUDIENCE, startDevIssuer, type DevIssuer } from '../src/index.js';
+import {
+  AUDIT_API_AUDIENCE,
+  DEFAULT_DEV_ISSUER_CONFIG,
+  DevIssuerTokenError,
+  DOCUMENTS_API_AUDIENCE,
+  startDevIssuer,
+  type DevIssuer,
+} from '../src/index.js';
 
 let issuer: DevIssuer;
 beforeAll(async () => {
@@ -15,7 +22,10 @@ beforeEach(() => issuer.controls.reset());
 describe('DevIssuer.getToken', () => {
   it('gets_a_verifiable_token_for_a_configured_client_through_the_real_token_endpoint', async () => {
     const token = await issuer.getToken({ clientId: 'documents-caller' });
-    const { payload } = await jwtVerify(token, createRemoteJWKSet(new URL(issuer.jwksUri)), { issuer: issuer.issuer, audience: DOCUMENTS_API_AUDIENCE });
+    const { payload } = await jwtVerify(token, createRemoteJWKSet(new URL(issuer.jwksUri)), {
+      issuer: issuer.issuer,
+      audience: DOCUMENTS_API_AUDIENCE,
+    });
     expect(payload).toMatchObject({ sub: 'documents-caller@clients', azp: 'documents-caller', gty: 'client-credentials' });
     expect(String(payload.scope).split(' ')).toContain('read:documents');
     expect(issuer.controls.counters().tokenRequestsByClient['documents-caller']).toBe(1);
@@ -35,7 +45,12 @@ describe('DevIssuer.getToken', () => {
     issuer.controls.failNext({ endpoint: 'token', status: 503, body: { error: 'temporarily_unavailable', error_description: 'down' } });
     const refusal = await issuer.getToken({ clientId: 'documents-caller' }).catch((e: unknown) => e);
     expect(refusal).toBeInstanceOf(DevIssuerTokenError);
-    expect(refusal).toMatchObject({ status: 503, error: 'temporarily_unavailable', errorDescription: 'down', code: 'ERR_DEV_ISSUER_TOKEN_REFUSED' });
+    expect(refusal).toMatchObject({
+      status: 503,
+      error: 'temporarily_unavailable',
+      errorDescription: 'down',
+      code: 'ERR_DEV_ISSUER_TOKEN_REFUSED',
+    });
   });
 
   it('a_grant_the_client_does_not_have_is_refused_like_auth0_does', async () => {

@@ -25,7 +25,10 @@ afterAll(async () => {
 beforeEach(() => issuer.controls.reset());
 
 /** node:http rather than fetch: fetch will not send a Host header of our choosing. */
-function send(path: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; body: string }> {
+function send(
+  path: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(`${issuer.url}${path}`, { method: options.method ?? 'GET', headers: options.headers }, (res) => {
       let body = '';
@@ -41,7 +44,12 @@ function send(path: string, options: { method?: string; headers?: Record<string,
 describe('dev issuer counters', () => {
   it('counters_keep_no_entry_for_client_ids_that_no_client_has', async () => {
     for (let i = 0; i < 300; i++) {
-      await postToken(issuer, { grant_type: 'client_credentials', client_id: `attacker-${randomUUID()}`, client_secret: 'x', audience: 'a' });
+      await postToken(issuer, {
+        grant_type: 'client_credentials',
+        client_id: `attacker-${randomUUID()}`,
+        client_secret: 'x',
+        audience: 'a',
+      });
     }
     const counters = issuer.controls.counters();
     expect(counters.tokenRequests).toBe(300);
@@ -52,23 +60,46 @@ describe('dev issuer counters', () => {
 describe('dev issuer test controls', () => {
   it('a_post_that_is_not_json_is_refused_with_415_and_changes_nothing', async () => {
     const kid = issuer.controls.currentKid();
-    for (const headers of [{ 'content-type': 'text/plain' }, { 'content-type': 'application/x-www-form-urlencoded' }, {} as Record<string, string>]) {
-      const answer = await send('/__test/rotate', { method: 'POST', headers, body: headers['content-type'] ? '{"keepOld":true}' : undefined });
+    for (const headers of [
+      { 'content-type': 'text/plain' },
+      { 'content-type': 'application/x-www-form-urlencoded' },
+      {} as Record<string, string>,
+    ]) {
+      const answer = await send('/__test/rotate', {
+        method: 'POST',
+        headers,
+        body: headers['content-type'] ? '{"keepOld":true}' : undefined,
+      });
       expect(answer.status, JSON.stringify(headers)).toBe(415);
       expect(JSON.parse(answer.body)).toMatchObject({ error: 'invalid_request' });
     }
     expect(issuer.controls.currentKid()).toBe(kid);
-    expect((await send('/__test/rotate', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(200);
+    expect((await send('/__test/rotate', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(
+      200,
+    );
   });
 
   it('a_foreign_host_or_origin_is_refused_with_403', async () => {
     const json = { 'content-type': 'application/json' };
     const tokens = '{"clientId":"documents-caller","audience":"https://documents.api.local"}';
-    for (const headers of [{ host: 'evil.example' }, { origin: 'https://evil.example' }, { origin: 'null' }, { host: 'localhost.evil.example:3000' }] as Array<Record<string, string>>) {
-      expect((await send('/__test/tokens', { method: 'POST', headers: { ...json, ...headers }, body: tokens })).status, JSON.stringify(headers)).toBe(403);
+    for (const headers of [
+      { host: 'evil.example' },
+      { origin: 'https://evil.example' },
+      { origin: 'null' },
+      { host: 'localhost.evil.example:3000' },
+    ] as Array<Record<string, string>>) {
+      expect(
+        (await send('/__test/tokens', { method: 'POST', headers: { ...json, ...headers }, body: tokens })).status,
+        JSON.stringify(headers),
+      ).toBe(403);
       expect((await send('/__test/counters', { headers })).status, JSON.stringify(headers)).toBe(403);
     }
-    for (const headers of [{}, { host: 'localhost:1234' }, { origin: 'http://127.0.0.1:3000' }, { origin: 'http://localhost:5173' }] as Array<Record<string, string>>) {
+    for (const headers of [
+      {},
+      { host: 'localhost:1234' },
+      { origin: 'http://127.0.0.1:3000' },
+      { origin: 'http://localhost:5173' },
+    ] as Array<Record<string, string>>) {
       expect((await send('/__test/counters', { headers })).status, JSON.stringify(headers)).toBe(200);
     }
   });

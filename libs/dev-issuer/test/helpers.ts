@@ -39,7 +39,12 @@ export function secretOf(issuer: DevIssuer, clientId: string): string {
 
 /** Client credentials by client_secret_post, for the common case. */
 export function credentials(issuer: DevIssuer, clientId: string, audience?: string): Record<string, string> {
-  return { grant_type: 'client_credentials', client_id: clientId, client_secret: secretOf(issuer, clientId), ...(audience ? { audience } : {}) };
+  return {
+    grant_type: 'client_credentials',
+    client_id: clientId,
+    client_secret: secretOf(issuer, clientId),
+    ...(audience ? { audience } : {}),
+  };
 }
 
 /** RFC 6749 §2.3.1 Basic header, as the library's own clients (token CLI, getToken) build it. */
@@ -65,7 +70,15 @@ export async function clientAssertion(
   claims: Record<string, unknown> = {},
 ): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  const payload: Record<string, unknown> = { iss: clientId, sub: clientId, aud: audience, iat: now, exp: now + 60, jti: randomUUID(), ...claims };
+  const payload: Record<string, unknown> = {
+    iss: clientId,
+    sub: clientId,
+    aud: audience,
+    iat: now,
+    exp: now + 60,
+    jti: randomUUID(),
+    ...claims,
+  };
   for (const [name, value] of Object.entries(payload)) if (value === undefined) delete payload[name];
   return new SignJWT(payload).setProtectedHeader({ alg: key.alg, kid: key.publicJwk.kid as string }).sign(key.privateKey);
 }

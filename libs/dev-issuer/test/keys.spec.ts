@@ -70,16 +70,24 @@ describe('dev issuer discovery and JWKS', () => {
 
   it('issues tokens that jose verifies against the remote JWKS with issuer and audience', async () => {
     const jwks = createRemoteJWKSet(new URL(issuer.jwksUri));
-    const { payload, protectedHeader } = await jwtVerify(await tokenFor(issuer), jwks, { issuer: issuer.issuer, audience: DOCUMENTS_API_AUDIENCE, algorithms: ['RS256'] });
+    const { payload, protectedHeader } = await jwtVerify(await tokenFor(issuer), jwks, {
+      issuer: issuer.issuer,
+      audience: DOCUMENTS_API_AUDIENCE,
+      algorithms: ['RS256'],
+    });
     expect(protectedHeader.kid).toBe(issuer.controls.currentKid());
     expect(payload.sub).toBe('documents-caller@clients');
-    await expect(jwtVerify(await tokenFor(issuer), jwks, { issuer: issuer.issuer, audience: AUDIT_API_AUDIENCE })).rejects.toBeInstanceOf(errors.JWTClaimValidationFailed);
+    await expect(jwtVerify(await tokenFor(issuer), jwks, { issuer: issuer.issuer, audience: AUDIT_API_AUDIENCE })).rejects.toBeInstanceOf(
+      errors.JWTClaimValidationFailed,
+    );
   });
 
   it('issues tokens that the JWKS of another dev issuer does not verify', async () => {
     const other = await startDevIssuer();
     try {
-      await expect(jwtVerify(await tokenFor(issuer), createRemoteJWKSet(new URL(other.jwksUri)))).rejects.toBeInstanceOf(errors.JWKSNoMatchingKey);
+      await expect(jwtVerify(await tokenFor(issuer), createRemoteJWKSet(new URL(other.jwksUri)))).rejects.toBeInstanceOf(
+        errors.JWKSNoMatchingKey,
+      );
     } finally {
       await other.close();
     }
@@ -162,8 +170,17 @@ describe('dev issuer key rotation', () => {
 describe('dev issuer issueToken helper', () => {
   it('signs a token shaped like the token endpoint one, with the grant scopes', async () => {
     const token = await issuer.controls.issueToken({ clientId: 'auditor', audience: AUDIT_API_AUDIENCE });
-    const { payload } = await jwtVerify(token, createRemoteJWKSet(new URL(issuer.jwksUri)), { issuer: issuer.issuer, audience: AUDIT_API_AUDIENCE });
-    expect(payload).toMatchObject({ sub: 'auditor@clients', azp: 'auditor', gty: 'client-credentials', scope: 'read:audit', permissions: ['read:audit'] });
+    const { payload } = await jwtVerify(token, createRemoteJWKSet(new URL(issuer.jwksUri)), {
+      issuer: issuer.issuer,
+      audience: AUDIT_API_AUDIENCE,
+    });
+    expect(payload).toMatchObject({
+      sub: 'auditor@clients',
+      azp: 'auditor',
+      gty: 'client-credentials',
+      scope: 'read:audit',
+      permissions: ['read:audit'],
+    });
     expect(payload.exp! - payload.iat!).toBe(86400);
   });
 

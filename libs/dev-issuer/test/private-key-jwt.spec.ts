@@ -29,14 +29,22 @@ beforeAll(async () => {
           jwks: { keys: [rsa.publicJwk, ps.publicJwk, rs384.publicJwk] },
           grants: [{ audience: DOCUMENTS_API_AUDIENCE, scopes: ['read:documents'] }],
         },
-        { clientId: 'secret-only', tokenEndpointAuthMethod: 'client_secret_post', grants: [{ audience: DOCUMENTS_API_AUDIENCE, scopes: [] }] },
+        {
+          clientId: 'secret-only',
+          tokenEndpointAuthMethod: 'client_secret_post',
+          grants: [{ audience: DOCUMENTS_API_AUDIENCE, scopes: [] }],
+        },
       ],
     },
   });
 });
 afterAll(() => issuer.close());
 
-async function send(assertion: string, extra: Record<string, string> = {}, options: { form?: boolean; headers?: Record<string, string> } = {}) {
+async function send(
+  assertion: string,
+  extra: Record<string, string> = {},
+  options: { form?: boolean; headers?: Record<string, string> } = {},
+) {
   return postToken(issuer, { ...assertionParams(assertion, DOCUMENTS_API_AUDIENCE), ...extra }, options);
 }
 
@@ -45,12 +53,19 @@ describe('dev issuer private_key_jwt client authentication (RFC 7523)', () => {
     const key = { RS256: rsa, RS384: rs384, PS256: ps }[alg];
     const { status, body } = await send(await clientAssertion(key, 'partner-batch', issuer.issuer), {}, { form: true });
     expect(status).toBe(200);
-    expect(decodeJwt(body.access_token as string)).toMatchObject({ sub: 'partner-batch@clients', azp: 'partner-batch', scope: 'read:documents' });
+    expect(decodeJwt(body.access_token as string)).toMatchObject({
+      sub: 'partner-batch@clients',
+      azp: 'partner-batch',
+      scope: 'read:documents',
+    });
   });
 
   it('refuses an EC key in the config, as Auth0 takes RSA credentials only', async () => {
     const start = startDevIssuer({
-      config: { apis: [], clients: [{ clientId: 'ec', tokenEndpointAuthMethod: 'private_key_jwt', jwks: { keys: [ec.publicJwk] }, grants: [] }] },
+      config: {
+        apis: [],
+        clients: [{ clientId: 'ec', tokenEndpointAuthMethod: 'private_key_jwt', jwks: { keys: [ec.publicJwk] }, grants: [] }],
+      },
     });
     await expect(start).rejects.toThrow('clients[0].jwks.keys[0].alg: "ES256" is not one of RS256, RS384, PS256');
   });
@@ -64,10 +79,14 @@ describe('dev issuer private_key_jwt client authentication (RFC 7523)', () => {
   it('refuses an assertion over 2048 bytes, as Auth0 does', async () => {
     // Padding in a claim the issuer does not read: only the size makes the difference.
     const base = await clientAssertion(rsa, 'partner-batch', issuer.issuer, { pad: '' });
-    const fits = await clientAssertion(rsa, 'partner-batch', issuer.issuer, { pad: 'x'.repeat(Math.floor(((2048 - base.length) * 3) / 4) - 2) });
+    const fits = await clientAssertion(rsa, 'partner-batch', issuer.issuer, {
+      pad: 'x'.repeat(Math.floor(((2048 - base.length) * 3) / 4) - 2),
+    });
     expect(fits.length).toBeLessThanOrEqual(2048);
     expect((await send(fits)).status).toBe(200);
-    const tooBig = await clientAssertion(rsa, 'partner-batch', issuer.issuer, { pad: 'x'.repeat(Math.floor(((2048 - base.length) * 3) / 4) + 8) });
+    const tooBig = await clientAssertion(rsa, 'partner-batch', issuer.issuer, {
+      pad: 'x'.repeat(Math.floor(((2048 - base.length) * 3) / 4) + 8),
+    });
     expect(tooBig.length).toBeGreaterThan(2048);
     const { status, body } = await send(tooBig);
     expect(status).toBe(401);
@@ -122,7 +141,10 @@ describe('dev issuer private_key_jwt client authentication (RFC 7523)', () => {
     const now = Math.floor(Date.now() / 1000);
     const { status, body } = await send(await clientAssertion(rsa, 'partner-batch', issuer.issuer, { iat: now, exp: now + 600 }));
     expect(status).toBe(401);
-    expect(body).toEqual({ error: 'invalid_client', error_description: 'client_assertion exp must be at most 300 seconds after iat and now' });
+    expect(body).toEqual({
+      error: 'invalid_client',
+      error_description: 'client_assertion exp must be at most 300 seconds after iat and now',
+    });
   });
 
   it('refuses an assertion without exp or without jti', async () => {
@@ -142,7 +164,11 @@ describe('dev issuer private_key_jwt client authentication (RFC 7523)', () => {
   });
 
   it('refuses an assertion signed by a key the client did not register', async () => {
-    const forged = await clientAssertion({ ...stranger, publicJwk: { ...stranger.publicJwk, kid: rsa.publicJwk.kid } }, 'partner-batch', issuer.issuer);
+    const forged = await clientAssertion(
+      { ...stranger, publicJwk: { ...stranger.publicJwk, kid: rsa.publicJwk.kid } },
+      'partner-batch',
+      issuer.issuer,
+    );
     const { status, body } = await send(forged);
     expect(status).toBe(401);
     expect(body).toEqual({ error: 'invalid_client', error_description: 'client_assertion signature is invalid' });
@@ -192,7 +218,11 @@ describe('dev issuer private_key_jwt client authentication (RFC 7523)', () => {
     const withSecret = await send(await clientAssertion(rsa, 'partner-batch', issuer.issuer), { client_secret: 'also-a-secret-value' });
     expect(withSecret.status).toBe(400);
     expect(withSecret.body.error).toBe('invalid_request');
-    const withBasic = await send(await clientAssertion(rsa, 'partner-batch', issuer.issuer), {}, { headers: { Authorization: basicHeader('partner-batch', 'x') } });
+    const withBasic = await send(
+      await clientAssertion(rsa, 'partner-batch', issuer.issuer),
+      {},
+      { headers: { Authorization: basicHeader('partner-batch', 'x') } },
+    );
     expect(withBasic.status).toBe(400);
     expect(withBasic.body.error).toBe('invalid_request');
   });

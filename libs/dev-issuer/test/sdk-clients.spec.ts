@@ -22,8 +22,16 @@ beforeAll(async () => {
     config: {
       apis: [{ identifier: DOCUMENTS_API_AUDIENCE, scopes: ['read:documents'], rbac: true }],
       clients: [
-        { clientId: 'sdk-post', tokenEndpointAuthMethod: 'client_secret_post', grants: [{ audience: DOCUMENTS_API_AUDIENCE, scopes: ['read:documents'] }] },
-        { clientId: 'sdk-basic', tokenEndpointAuthMethod: 'client_secret_basic', grants: [{ audience: DOCUMENTS_API_AUDIENCE, scopes: ['read:documents'] }] },
+        {
+          clientId: 'sdk-post',
+          tokenEndpointAuthMethod: 'client_secret_post',
+          grants: [{ audience: DOCUMENTS_API_AUDIENCE, scopes: ['read:documents'] }],
+        },
+        {
+          clientId: 'sdk-basic',
+          tokenEndpointAuthMethod: 'client_secret_basic',
+          grants: [{ audience: DOCUMENTS_API_AUDIENCE, scopes: ['read:documents'] }],
+        },
         {
           clientId: 'sdk-jwt',
           tokenEndpointAuthMethod: 'private_key_jwt',
@@ -65,7 +73,12 @@ describe('Auth0 SDKs and openid-client against the dev issuer in TLS mode', () =
   ])('%s obtains a token', (name, clientId) => {
     const result = results[name];
     expect(result?.error).toBeUndefined();
-    expect(decodeJwt(result!.accessToken!)).toMatchObject({ iss: issuer.issuer, sub: `${clientId}@clients`, aud: DOCUMENTS_API_AUDIENCE, scope: 'read:documents' });
+    expect(decodeJwt(result!.accessToken!)).toMatchObject({
+      iss: issuer.issuer,
+      sub: `${clientId}@clients`,
+      aud: DOCUMENTS_API_AUDIENCE,
+      scope: 'read:documents',
+    });
   });
 
   it('counts one issued token per scenario: no retries hid a refusal', () => {

@@ -19,7 +19,9 @@ async function serve(handle: (req: IncomingMessage, body: string) => { status: n
     req.on('end', () => {
       seen.push({ method: req.method, url: req.url, body, authorization: req.headers.authorization });
       const answer = handle(req, body);
-      res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers }).end(answer.body === undefined ? '' : JSON.stringify(answer.body));
+      res
+        .writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers })
+        .end(answer.body === undefined ? '' : JSON.stringify(answer.body));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -38,7 +40,12 @@ afterEach(async () => {
 async function cli(argv: string[], env: Record<string, string> = {}) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runTokenCli(argv, env, (s) => out.push(s), (s) => err.push(s));
+  const code = await runTokenCli(
+    argv,
+    env,
+    (s) => out.push(s),
+    (s) => err.push(s),
+  );
   return { code, stdout: out.join('\n'), stderr: err.join('\n') };
 }
 
@@ -47,9 +54,13 @@ describe('token CLI sends the secret only where it was told to', () => {
     const elsewhere = await serve(() => ({ status: 200, body: { access_token: 'stolen', token_type: 'Bearer' } }));
     for (const status of [307, 308, 302]) {
       const issuer = await serve(() => ({ status, headers: { location: `${elsewhere.url}/collect` } }));
-      const { code, stderr } = await cli(['--token-url', `${issuer.url}/oauth/token`, '--client', 'svc', '--audience', 'https://api'], { AUTH0_CLIENT_SECRET: SECRET });
+      const { code, stderr } = await cli(['--token-url', `${issuer.url}/oauth/token`, '--client', 'svc', '--audience', 'https://api'], {
+        AUTH0_CLIENT_SECRET: SECRET,
+      });
       expect(code, String(status)).toBe(1);
-      expect(stderr).toContain(`${issuer.url}/oauth/token answered ${status} (a redirect to ${elsewhere.url}/collect), which is not followed with client credentials`);
+      expect(stderr).toContain(
+        `${issuer.url}/oauth/token answered ${status} (a redirect to ${elsewhere.url}/collect), which is not followed with client credentials`,
+      );
       expect(stderr).not.toContain(SECRET);
     }
     expect(elsewhere.seen).toEqual([]);
@@ -57,9 +68,17 @@ describe('token CLI sends the secret only where it was told to', () => {
 
   it('a_discovery_document_naming_another_issuer_is_refused_before_any_token_request', async () => {
     const collector = await serve(() => ({ status: 200, body: { access_token: 'stolen', token_type: 'Bearer' } }));
-    const impostor = await serve(() => ({ status: 200, body: { issuer: 'https://evil.example/', token_endpoint: `${collector.url}/oauth/token` } }));
+    const impostor = await serve(() => ({
+      status: 200,
+      body: { issuer: 'https://evil.example/', token_endpoint: `${collector.url}/oauth/token` },
+    }));
     const requested = `${impostor.url}/`;
-    const { code, stderr } = await cli([], { AUTH_ISSUER_URL: requested, AUTH0_CLIENT_ID: 'svc', AUTH0_CLIENT_SECRET: SECRET, AUTH0_AUDIENCE: 'https://api' });
+    const { code, stderr } = await cli([], {
+      AUTH_ISSUER_URL: requested,
+      AUTH0_CLIENT_ID: 'svc',
+      AUTH0_CLIENT_SECRET: SECRET,
+      AUTH0_AUDIENCE: 'https://api',
+    });
     expect(code).toBe(2);
     expect(stderr).toContain(`names issuer "https://evil.example/", not "${requested}"`);
     expect(collector.seen).toEqual([]);
@@ -73,7 +92,9 @@ describe('token CLI sends the secret only where it was told to', () => {
         : { status: 200, body: { access_token: 'the-token', token_type: 'Bearer' } },
     );
     base = issuer.url;
-    const { code, stdout } = await cli(['--issuer-url', `${base}/`, '--client', 'svc', '--audience', 'https://api'], { AUTH0_CLIENT_SECRET: SECRET });
+    const { code, stdout } = await cli(['--issuer-url', `${base}/`, '--client', 'svc', '--audience', 'https://api'], {
+      AUTH0_CLIENT_SECRET: SECRET,
+    });
     expect(code).toBe(0);
     expect(stdout).toBe('the-token');
   });

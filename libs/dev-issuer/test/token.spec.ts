@@ -1,12 +1,6 @@
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  AUDIT_API_AUDIENCE,
-  DOCUMENTS_API_AUDIENCE,
-  startDevIssuer,
-  type DevIssuer,
-  type DevIssuerConfig,
-} from '../src/index.js';
+import { AUDIT_API_AUDIENCE, DOCUMENTS_API_AUDIENCE, startDevIssuer, type DevIssuer, type DevIssuerConfig } from '../src/index.js';
 import { basicHeader, credentials, postToken, secretOf } from './helpers.js';
 
 const REPORTS_API = 'https://reports.nest-m2m.local';
@@ -29,8 +23,17 @@ const config: DevIssuerConfig = {
         { audience: REPORTS_API, scopes: ['read:reports'] },
       ],
     },
-    { clientId: 'basic-only', tokenEndpointAuthMethod: 'client_secret_basic', grants: [{ audience: AUDIT_API_AUDIENCE, scopes: ['read:audit'] }] },
-    { clientId: ODD_CLIENT_ID, clientSecret: ODD_SECRET, tokenEndpointAuthMethod: 'any', grants: [{ audience: AUDIT_API_AUDIENCE, scopes: ['write:audit'] }] },
+    {
+      clientId: 'basic-only',
+      tokenEndpointAuthMethod: 'client_secret_basic',
+      grants: [{ audience: AUDIT_API_AUDIENCE, scopes: ['read:audit'] }],
+    },
+    {
+      clientId: ODD_CLIENT_ID,
+      clientSecret: ODD_SECRET,
+      tokenEndpointAuthMethod: 'any',
+      grants: [{ audience: AUDIT_API_AUDIENCE, scopes: ['write:audit'] }],
+    },
     { clientId: 'no-grants', grants: [] },
   ],
 };
@@ -102,12 +105,20 @@ describe('dev issuer token endpoint: client authentication', () => {
   });
 
   it('lets an any-method client authenticate by post too', async () => {
-    const { status } = await postToken(issuer, { grant_type: 'client_credentials', client_id: ODD_CLIENT_ID, client_secret: ODD_SECRET, audience: AUDIT_API_AUDIENCE });
+    const { status } = await postToken(issuer, {
+      grant_type: 'client_credentials',
+      client_id: ODD_CLIENT_ID,
+      client_secret: ODD_SECRET,
+      audience: AUDIT_API_AUDIENCE,
+    });
     expect(status).toBe(200);
   });
 
   it('answers a wrong secret of a known client with 401 access_denied Unauthorized, like Auth0', async () => {
-    const { status, body, headers } = await postToken(issuer, { ...credentials(issuer, 'documents-caller', DOCUMENTS_API_AUDIENCE), client_secret: 'wrong-secret' });
+    const { status, body, headers } = await postToken(issuer, {
+      ...credentials(issuer, 'documents-caller', DOCUMENTS_API_AUDIENCE),
+      client_secret: 'wrong-secret',
+    });
     expect(status).toBe(401);
     expect(body).toEqual({ error: 'access_denied', error_description: 'Unauthorized' });
     expect(headers.get('www-authenticate')).toBeNull();
@@ -125,7 +136,12 @@ describe('dev issuer token endpoint: client authentication', () => {
   });
 
   it('answers an unknown client with 401 invalid_client', async () => {
-    const { status, body } = await postToken(issuer, { grant_type: 'client_credentials', client_id: 'nobody', client_secret: 'whatever-secret', audience: DOCUMENTS_API_AUDIENCE });
+    const { status, body } = await postToken(issuer, {
+      grant_type: 'client_credentials',
+      client_id: 'nobody',
+      client_secret: 'whatever-secret',
+      audience: DOCUMENTS_API_AUDIENCE,
+    });
     expect(status).toBe(401);
     expect(body).toEqual({ error: 'invalid_client', error_description: 'Unknown client' });
   });
@@ -133,7 +149,10 @@ describe('dev issuer token endpoint: client authentication', () => {
   it('answers a client using a method it is not registered for with 401 invalid_client', async () => {
     const post = await postToken(issuer, credentials(issuer, 'basic-only', AUDIT_API_AUDIENCE));
     expect(post.status).toBe(401);
-    expect(post.body).toEqual({ error: 'invalid_client', error_description: 'Client is not allowed to authenticate with client_secret_post' });
+    expect(post.body).toEqual({
+      error: 'invalid_client',
+      error_description: 'Client is not allowed to authenticate with client_secret_post',
+    });
     const basic = await postToken(
       issuer,
       { grant_type: 'client_credentials', audience: DOCUMENTS_API_AUDIENCE },
@@ -153,13 +172,21 @@ describe('dev issuer token endpoint: client authentication', () => {
   });
 
   it('answers a known client without credentials with 401 invalid_client', async () => {
-    const { status, body } = await postToken(issuer, { grant_type: 'client_credentials', client_id: 'documents-caller', audience: DOCUMENTS_API_AUDIENCE });
+    const { status, body } = await postToken(issuer, {
+      grant_type: 'client_credentials',
+      client_id: 'documents-caller',
+      audience: DOCUMENTS_API_AUDIENCE,
+    });
     expect(status).toBe(401);
     expect(body.error).toBe('invalid_client');
   });
 
   it('refuses a malformed basic header with 400 invalid_request', async () => {
-    const { status, body } = await postToken(issuer, { grant_type: 'client_credentials' }, { headers: { Authorization: 'Basic !!!notbase64' } });
+    const { status, body } = await postToken(
+      issuer,
+      { grant_type: 'client_credentials' },
+      { headers: { Authorization: 'Basic !!!notbase64' } },
+    );
     expect(status).toBe(400);
     expect(body.error).toBe('invalid_request');
   });
@@ -174,7 +201,10 @@ describe('dev issuer token endpoint: request errors', () => {
   });
 
   it('answers another grant type with 400 unsupported_grant_type', async () => {
-    const { status, body } = await postToken(issuer, { ...credentials(issuer, 'documents-caller', DOCUMENTS_API_AUDIENCE), grant_type: 'password' });
+    const { status, body } = await postToken(issuer, {
+      ...credentials(issuer, 'documents-caller', DOCUMENTS_API_AUDIENCE),
+      grant_type: 'password',
+    });
     expect(status).toBe(400);
     expect(body).toEqual({ error: 'unsupported_grant_type', error_description: 'Unsupported grant type: password' });
   });
@@ -192,7 +222,11 @@ describe('dev issuer token endpoint: request errors', () => {
   });
 
   it('refuses a repeated parameter with 400 invalid_request', async () => {
-    const { status, body } = await postToken(issuer, { ...credentials(issuer, 'documents-caller'), audience: [DOCUMENTS_API_AUDIENCE, REPORTS_API] }, { form: true });
+    const { status, body } = await postToken(
+      issuer,
+      { ...credentials(issuer, 'documents-caller'), audience: [DOCUMENTS_API_AUDIENCE, REPORTS_API] },
+      { form: true },
+    );
     expect(status).toBe(400);
     expect(body).toEqual({ error: 'invalid_request', error_description: 'Parameter audience must not be repeated' });
   });
@@ -222,7 +256,10 @@ describe('dev issuer token endpoint: request errors', () => {
   it('answers a missing audience with 403 access_denied and Auth0 message', async () => {
     const { status, body } = await postToken(issuer, credentials(issuer, 'documents-caller'));
     expect(status).toBe(403);
-    expect(body).toEqual({ error: 'access_denied', error_description: 'No audience parameter was provided, and no default audience has been configured' });
+    expect(body).toEqual({
+      error: 'access_denied',
+      error_description: 'No audience parameter was provided, and no default audience has been configured',
+    });
   });
 
   it('answers an unknown audience with 403 access_denied Service not found', async () => {
@@ -278,7 +315,12 @@ describe('dev issuer token endpoint: audience, scopes and claims', () => {
   });
 
   it('uses the API lifetime when the API sets one and the issuer lifetime otherwise', async () => {
-    const audit = await postToken(issuer, { grant_type: 'client_credentials', client_id: ODD_CLIENT_ID, client_secret: ODD_SECRET, audience: AUDIT_API_AUDIENCE });
+    const audit = await postToken(issuer, {
+      grant_type: 'client_credentials',
+      client_id: ODD_CLIENT_ID,
+      client_secret: ODD_SECRET,
+      audience: AUDIT_API_AUDIENCE,
+    });
     expect(audit.body.expires_in).toBe(300);
     const claims = decodeJwt(audit.body.access_token as string);
     expect(claims.exp! - claims.iat!).toBe(300);
@@ -295,15 +337,20 @@ describe('dev issuer token endpoint: audience, scopes and claims', () => {
   });
 
   it('does not narrow the token to a requested scope, as Auth0 does not, and names the granted scopes in the response', async () => {
-    const { body } = await postToken(issuer, { ...credentials(issuer, 'documents-caller', DOCUMENTS_API_AUDIENCE), scope: 'read:documents' });
+    const { body } = await postToken(issuer, {
+      ...credentials(issuer, 'documents-caller', DOCUMENTS_API_AUDIENCE),
+      scope: 'read:documents',
+    });
     expect(body.scope).toBe('read:documents delete:documents');
     expect(decodeJwt(body.access_token as string).permissions).toEqual(['read:documents', 'delete:documents']);
   });
 
-
   it('omits scope from token and response when the grant has no scopes', async () => {
     const local = await startDevIssuer({
-      config: { apis: [{ identifier: 'https://empty.local', scopes: [], rbac: true }], clients: [{ clientId: 'empty', grants: [{ audience: 'https://empty.local', scopes: [] }] }] },
+      config: {
+        apis: [{ identifier: 'https://empty.local', scopes: [], rbac: true }],
+        clients: [{ clientId: 'empty', grants: [{ audience: 'https://empty.local', scopes: [] }] }],
+      },
     });
     try {
       const { status, body } = await postToken(local, credentials(local, 'empty', 'https://empty.local'));
@@ -325,7 +372,9 @@ describe('dev issuer defaults', () => {
     try {
       const clients = Object.fromEntries(first.config.clients.map((c) => [c.clientId, c]));
       expect(Object.keys(clients)).toEqual(['documents-caller', 'nest-m2m-service', 'auditor']);
-      expect(clients['documents-caller']!.grants).toEqual([{ audience: DOCUMENTS_API_AUDIENCE, scopes: ['read:documents', 'write:documents', 'delete:documents'] }]);
+      expect(clients['documents-caller']!.grants).toEqual([
+        { audience: DOCUMENTS_API_AUDIENCE, scopes: ['read:documents', 'write:documents', 'delete:documents'] },
+      ]);
       expect(clients['nest-m2m-service']!.grants).toEqual([{ audience: AUDIT_API_AUDIENCE, scopes: ['write:audit'] }]);
       expect(clients['auditor']!.grants).toEqual([{ audience: AUDIT_API_AUDIENCE, scopes: ['read:audit'] }]);
       for (const client of first.config.clients) expect(client.clientSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);

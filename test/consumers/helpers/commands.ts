@@ -13,7 +13,8 @@ export interface CommandResult {
  * Variables that `npm test` hands its children and that would make a nested npm act on this
  * repository (its package.json, its workspaces) instead of the consumer directory it runs in.
  */
-const INHERITED_NPM_STATE = /^npm_(package_|lifecycle_|command$|execpath$|node_execpath$|config_(local_prefix|workspaces?|include_workspace_root|call|user_agent)$)/i;
+const INHERITED_NPM_STATE =
+  /^npm_(package_|lifecycle_|command$|execpath$|node_execpath$|config_(local_prefix|workspaces?|include_workspace_root|call|user_agent)$)/i;
 
 /**
  * The environment for npm, npx and node children: the runner's (registry, cache and proxy settings
@@ -30,7 +31,11 @@ export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
 const running = new Set<ChildProcess>();
 
 /** Runs a command to its end (or `timeoutMs`, then SIGKILL) and collects its output. */
-export function run(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<CommandResult> {
+export function run(
+  command: string,
+  args: string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number },
+): Promise<CommandResult> {
   const started = performance.now();
   const child = spawn(command === 'node' ? process.execPath : command, args, {
     cwd: options.cwd,

@@ -64,10 +64,12 @@ export function installFootprint(lock: PackageLock, packageName: string): Footpr
   const entry = packages[self];
   if (!entry) throw new Error(`${packageName} is not in the lock file`);
   const treesOf = (names: string[]) =>
-    new Map(names.flatMap((name) => {
-      const path = resolveIn(packages, self, name);
-      return path ? [[name, reachable(packages, path)] as const] : [];
-    }));
+    new Map(
+      names.flatMap((name) => {
+        const path = resolveIn(packages, self, name);
+        return path ? [[name, reachable(packages, path)] as const] : [];
+      }),
+    );
   const union = (sets: Iterable<Set<string>>) => new Set([...sets].flatMap((set) => [...set]));
   const peers = union(treesOf(Object.keys(entry.peerDependencies ?? {})).values());
   const dependencies = treesOf(Object.keys(entry.dependencies ?? {}));
@@ -91,7 +93,9 @@ export function installFootprint(lock: PackageLock, packageName: string): Footpr
 export function addedToApp(lock: PackageLock, packageName: string, ignore: string[] = []): number {
   const packages = lock.packages;
   const root = packages[''];
-  const others = Object.keys({ ...root.dependencies, ...root.devDependencies }).filter((name) => name !== packageName && !ignore.includes(name));
+  const others = Object.keys({ ...root.dependencies, ...root.devDependencies }).filter(
+    (name) => name !== packageName && !ignore.includes(name),
+  );
   const theirs = new Set(others.flatMap((name) => [...reachable(packages, `node_modules/${name}`)]));
   return [...reachable(packages, `node_modules/${packageName}`)].filter((path) => !theirs.has(path)).length;
 }

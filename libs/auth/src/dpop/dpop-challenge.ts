@@ -24,7 +24,12 @@ const DPOP_ERRORS = new Set(['invalid_dpop_proof', 'use_dpop_nonce']);
  * accepted. Everything else keeps the RFC 6750 `Bearer` challenge: with DPoP disabled, for Bearer
  * requests in `allowed` mode, and for 400/403/503 answers.
  */
-export function wwwAuthenticate(error: BearerError, realm: string, state: DpopRequestState | undefined, algorithms: readonly string[]): string {
+export function wwwAuthenticate(
+  error: BearerError,
+  realm: string,
+  state: DpopRequestState | undefined,
+  algorithms: readonly string[],
+): string {
   if (!state || state.mode === 'disabled' || error.getStatus() !== 401) return error.challenge(realm);
   const dpopFault = error.oauthError !== undefined && DPOP_ERRORS.has(error.oauthError);
   if (state.mode === 'allowed' && state.scheme !== 'DPoP' && !dpopFault) return error.challenge(realm);

@@ -41,7 +41,8 @@ function dpopHeader(req: RequestLike): string {
   for (let i = 0; i < raw.length; i += 2) if (raw[i].length === 4 && raw[i].toLowerCase() === 'dpop') count++;
   const value = req.headers.dpop;
   // RFC 9449 §4.3 step 1: exactly one DPoP header (Node joins repeated ones with ", ").
-  if (count > 1 || Array.isArray(value) || (typeof value === 'string' && value.includes(','))) throw new InvalidDpopProofError('More than one DPoP proof');
+  if (count > 1 || Array.isArray(value) || (typeof value === 'string' && value.includes(',')))
+    throw new InvalidDpopProofError('More than one DPoP proof');
   if (value === undefined || value === '') throw new InvalidDpopProofError('Missing DPoP proof');
   return value;
 }
@@ -89,7 +90,8 @@ export class DpopProofChecker {
     }
     // Steps 4-6: typ, an asymmetric alg from the allow-list, a public key in `jwk`.
     if (header.typ !== 'dpop+jwt') throw new InvalidDpopProofError('Invalid DPoP proof typ');
-    if (typeof header.alg !== 'string' || !this.o.algorithms.includes(header.alg)) throw new InvalidDpopProofError('Unsupported DPoP proof algorithm');
+    if (typeof header.alg !== 'string' || !this.o.algorithms.includes(header.alg))
+      throw new InvalidDpopProofError('Unsupported DPoP proof algorithm');
     const jwk = header.jwk;
     if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) throw new InvalidDpopProofError('DPoP proof has no jwk');
     if (PRIVATE_MEMBERS.some((m) => Object.prototype.hasOwnProperty.call(jwk, m)) || !ASYMMETRIC_KTY.has((jwk as JWK).kty as string)) {
@@ -112,15 +114,18 @@ export class DpopProofChecker {
     } catch {
       throw new InvalidDpopProofError('Malformed DPoP proof claims');
     }
-    if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) throw new InvalidDpopProofError('Malformed DPoP proof claims');
+    if (typeof claims !== 'object' || claims === null || Array.isArray(claims))
+      throw new InvalidDpopProofError('Malformed DPoP proof claims');
     const { jti, htm, htu, iat } = claims;
-    if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_JTI_LENGTH) throw new InvalidDpopProofError('DPoP proof jti missing or invalid');
+    if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_JTI_LENGTH)
+      throw new InvalidDpopProofError('DPoP proof jti missing or invalid');
     // Step 8: htm, the request's method exactly (case-sensitive, RFC 9110 §9.1).
     const method = req.method ?? req.raw?.method;
     if (htm !== method) throw new InvalidDpopProofError('DPoP proof htm mismatch');
     // Step 9: htu, compared without query and fragment, both sides normalised.
     const expected = requestUri(req as never, this.o.trustForwardedHeaders);
-    if (typeof htu !== 'string' || expected === undefined || normaliseHtu(htu) !== expected) throw new InvalidDpopProofError('DPoP proof htu mismatch');
+    if (typeof htu !== 'string' || expected === undefined || normaliseHtu(htu) !== expected)
+      throw new InvalidDpopProofError('DPoP proof htu mismatch');
     // Step 11: iat within the window (tolerance both ways for skewed clocks).
     const now = this.o.clock.now() / 1000;
     const tolerance = this.o.clockToleranceSeconds;

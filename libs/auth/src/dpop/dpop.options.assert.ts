@@ -18,10 +18,12 @@ export function assertDpopOptions(o: AuthModuleOptions): void {
     const v = p[name];
     if (v !== undefined && !(Number.isFinite(v) && v > 0)) throw new TypeError(`'dpopProof.${name}' must be a positive number`);
   }
-  if (typeof p.replayStore === 'string' && !/^rediss?:\/\//.test(p.replayStore)) throw new TypeError("'dpopProof.replayStore' must be a redis:// or rediss:// URL, or a store");
+  if (typeof p.replayStore === 'string' && !/^rediss?:\/\//.test(p.replayStore))
+    throw new TypeError("'dpopProof.replayStore' must be a redis:// or rediss:// URL, or a store");
   if (p.nonce !== undefined) {
     const r = p.nonce.rotationSeconds;
     if (r !== undefined && !(Number.isFinite(r) && r >= 1)) throw new TypeError("'dpopProof.nonce.rotationSeconds' must be at least 1");
-    if (p.nonce.secret !== undefined && Buffer.byteLength(p.nonce.secret) < 32) throw new TypeError("'dpopProof.nonce.secret' must be at least 32 bytes");
+    if (p.nonce.secret !== undefined && Buffer.byteLength(p.nonce.secret) < 32)
+      throw new TypeError("'dpopProof.nonce.secret' must be at least 32 bytes");
   }
 }

@@ -20,7 +20,8 @@ type Req = Record<string | symbol, unknown> & { headers: Record<string, string |
 function boundJkt(claims: Readonly<Record<string, unknown>>): string | undefined {
   const cnf = claims.cnf;
   if (cnf === undefined) return undefined;
-  if (typeof cnf !== 'object' || cnf === null || Array.isArray(cnf)) throw new InvalidTokenError('ERR_AUTH_CLAIMS_INVALID', 'Invalid cnf claim');
+  if (typeof cnf !== 'object' || cnf === null || Array.isArray(cnf))
+    throw new InvalidTokenError('ERR_AUTH_CLAIMS_INVALID', 'Invalid cnf claim');
   const jkt = (cnf as { jkt?: unknown }).jkt;
   // Other confirmation methods (x5t#S256 for mTLS) are not DPoP's business.
   if (jkt === undefined) return undefined;
@@ -63,7 +64,9 @@ export class DpopVerifier implements OnModuleDestroy {
     this.replayTtlMs = (maxAgeSeconds + 2 * clockToleranceSeconds) * 1000;
     const store = o.replayStore;
     this.store =
-      typeof store === 'string' ? new RedisDpopReplayStore(store, o.replayKeyPrefix) : (store ?? new MemoryDpopReplayStore({ clock: options.clock }));
+      typeof store === 'string'
+        ? new RedisDpopReplayStore(store, o.replayKeyPrefix)
+        : (store ?? new MemoryDpopReplayStore({ clock: options.clock }));
   }
 
   /**

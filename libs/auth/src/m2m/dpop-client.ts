@@ -68,7 +68,12 @@ export class DpopClientKey {
   proof(input: ProofInput): Promise<string> {
     const url = new URL(input.htu);
     const nonce = input.nonce ?? this.nonces.get(url.origin);
-    const claims: Record<string, unknown> = { htm: input.htm, htu: `${url.origin}${url.pathname}`, jti: randomUUID(), iat: Math.floor(Date.now() / 1000) };
+    const claims: Record<string, unknown> = {
+      htm: input.htm,
+      htu: `${url.origin}${url.pathname}`,
+      jti: randomUUID(),
+      iat: Math.floor(Date.now() / 1000),
+    };
     if (input.accessToken !== undefined) claims.ath = createHash('sha256').update(input.accessToken).digest('base64url');
     if (nonce !== undefined) claims.nonce = nonce;
     return new SignJWT(claims).setProtectedHeader({ alg: this.alg, typ: 'dpop+jwt', jwk: this.publicJwk }).sign(this.key);

@@ -17,16 +17,29 @@ describe('failure back-off', () => {
   it('a_shared_failure_comes_back_as_its_class_with_its_fields_and_keeps_its_deadline', () => {
     const shared = decodeFailure(encodeFailure(new TokenEndpointError(429, 'too_many_requests', 'slow down', 7), now + 7000), now);
     expect(shared).toBeInstanceOf(TokenEndpointError);
-    expect(shared).toMatchObject({ code: 'ERR_M2M_TOKEN_ENDPOINT', status: 429, error: 'too_many_requests', error_description: 'slow down', retryAfterSeconds: 7 });
+    expect(shared).toMatchObject({
+      code: 'ERR_M2M_TOKEN_ENDPOINT',
+      status: 429,
+      error: 'too_many_requests',
+      error_description: 'slow down',
+      retryAfterSeconds: 7,
+    });
     expect(backoffUntil(shared, now + 1000, 2000)).toBe(now + 7000);
-    expect(decodeFailure(encodeFailure(new TokenEndpointTimeoutError(5000), now + 1), now)).toMatchObject({ code: 'ERR_M2M_TOKEN_ENDPOINT_TIMEOUT', timeoutMs: 5000 });
-    expect(decodeFailure(encodeFailure(new TokenEndpointUnreachableError('ECONNREFUSED'), now + 1), now)?.code).toBe('ERR_M2M_TOKEN_ENDPOINT_UNREACHABLE');
+    expect(decodeFailure(encodeFailure(new TokenEndpointTimeoutError(5000), now + 1), now)).toMatchObject({
+      code: 'ERR_M2M_TOKEN_ENDPOINT_TIMEOUT',
+      timeoutMs: 5000,
+    });
+    expect(decodeFailure(encodeFailure(new TokenEndpointUnreachableError('ECONNREFUSED'), now + 1), now)?.code).toBe(
+      'ERR_M2M_TOKEN_ENDPOINT_UNREACHABLE',
+    );
   });
 
   it('a_lapsed_or_foreign_or_overlong_entry_is_ignored_or_capped', () => {
     expect(decodeFailure(encodeFailure(new TokenEndpointUnreachableError('x'), now), now)).toBeUndefined();
     for (const raw of ['', 'null', '{"code":"x"}', '[1]', 'not json']) expect(decodeFailure(raw, now), raw).toBeUndefined();
     // Whoever can write Redis cannot stall this replica past one maximal window.
-    expect(backoffUntil(decodeFailure(JSON.stringify({ until: now + 10 ** 12, code: 'ERR_M2M_TOKEN_ENDPOINT' }), now), now, 2000)).toBe(now + MAX_FAILURE_BACKOFF_MS);
+    expect(backoffUntil(decodeFailure(JSON.stringify({ until: now + 10 ** 12, code: 'ERR_M2M_TOKEN_ENDPOINT' }), now), now, 2000)).toBe(
+      now + MAX_FAILURE_BACKOFF_MS,
+    );
   });
 });

@@ -66,7 +66,12 @@ export function decodeFailure(raw: string, now: number): M2MError | undefined {
   let error: M2MError;
   switch (f.code) {
     case 'ERR_M2M_TOKEN_ENDPOINT':
-      error = new TokenEndpointError(num(f.status) ?? 503, text(f.error) ?? 'server_error', text(f.error_description), num(f.retryAfterSeconds));
+      error = new TokenEndpointError(
+        num(f.status) ?? 503,
+        text(f.error) ?? 'server_error',
+        text(f.error_description),
+        num(f.retryAfterSeconds),
+      );
       break;
     case 'ERR_M2M_TOKEN_ENDPOINT_TIMEOUT':
       error = new TokenEndpointTimeoutError(num(f.timeoutMs) ?? 0);
@@ -75,7 +80,9 @@ export function decodeFailure(raw: string, now: number): M2MError | undefined {
       error = new InvalidTokenResponseError(text(f.message) ?? 'Invalid token response');
       break;
     default:
-      error = new TokenEndpointUnreachableError(`${(text(f.message) ?? 'failed').replace(/^Token endpoint unreachable: /, '')} (reported by another replica)`);
+      error = new TokenEndpointUnreachableError(
+        `${(text(f.message) ?? 'failed').replace(/^Token endpoint unreachable: /, '')} (reported by another replica)`,
+      );
   }
   Object.defineProperty(error, UNTIL, { value: Math.min(f.until, now + MAX_FAILURE_BACKOFF_MS) });
   return error;

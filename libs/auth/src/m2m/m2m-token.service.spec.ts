@@ -59,7 +59,14 @@ describe('M2MTokenService decisions follow the injected clock', () => {
 });
 
 describe('M2MTokenService while the issuer is down', () => {
-  const outcome = (p: Promise<unknown>) => p.then(() => 'ok', (e: unknown) => { const { code, status } = e as { code?: string; status?: number }; return `${code} ${status}`; });
+  const outcome = (p: Promise<unknown>) =>
+    p.then(
+      () => 'ok',
+      (e: unknown) => {
+        const { code, status } = e as { code?: string; status?: number };
+        return `${code} ${status}`;
+      },
+    );
 
   it('one_failure_is_shared_by_every_caller_for_the_backoff_window_then_the_issuer_is_asked_again', async () => {
     service = make({ failureBackoffMs: 5000 });

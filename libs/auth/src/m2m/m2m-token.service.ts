@@ -138,7 +138,13 @@ export class M2MTokenService implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
-    if (!(await this.ready.then(() => true, () => false))) return;
+    if (
+      !(await this.ready.then(
+        () => true,
+        () => false,
+      ))
+    )
+      return;
     this.refresher?.close();
     await this.sync.close();
     await this.cache.close();

@@ -31,9 +31,7 @@ export class TokenEndpointError extends M2MError {
     /** From `Retry-After` (RFC 9110 §10.2.3), in seconds. */
     readonly retryAfterSeconds?: number,
   ) {
-    super(
-      `Token endpoint answered ${status} ${error}${error_description ? `: ${error_description}` : ''}`,
-    );
+    super(`Token endpoint answered ${status} ${error}${error_description ? `: ${error_description}` : ''}`);
     this.retryable = status >= 500 || status === 429;
   }
 
@@ -126,7 +124,9 @@ export class SiblingPathError extends M2MError {
   readonly retryable = false;
 
   constructor(sibling: string, base: string, actual: string) {
-    super(`Sibling client '${sibling}' only sends requests under ${base}; refused a request to ${actual} (its token must not reach other APIs of that host)`);
+    super(
+      `Sibling client '${sibling}' only sends requests under ${base}; refused a request to ${actual} (its token must not reach other APIs of that host)`,
+    );
   }
 }
 

@@ -23,7 +23,10 @@ const siblingClientsProvider: Provider = {
 })
 export class M2MModule extends M2MConfigurableModule {
   static override forRoot(options: typeof OPTIONS_TYPE): DynamicModule {
-    return withSiblingProviders(super.forRoot(options), (options.siblings ?? []).map((s) => s.name));
+    return withSiblingProviders(
+      super.forRoot(options),
+      (options.siblings ?? []).map((s) => s.name),
+    );
   }
 
   static override forRootAsync(options: typeof ASYNC_OPTIONS_TYPE): DynamicModule {

@@ -114,7 +114,8 @@ export function assertM2MOptions(options: M2MModuleOptions): void {
     check(Boolean(options.clientSecret), `A 'clientSecret' is required when 'clientAuth' is ${options.clientAuth ?? 'a secret method'}`);
   }
   if (options.issuer !== undefined) check(isSecureUrl(options.issuer), `'issuer' ${SECURE_URL_RULE}`);
-  if (options.requestTimeoutMs !== undefined) check(isPositiveInteger(options.requestTimeoutMs), "'requestTimeoutMs' must be a positive integer");
+  if (options.requestTimeoutMs !== undefined)
+    check(isPositiveInteger(options.requestTimeoutMs), "'requestTimeoutMs' must be a positive integer");
   if (options.maxAttempts !== undefined) check(isPositiveInteger(options.maxAttempts), "'maxAttempts' must be a positive integer");
   if (options.failureBackoffMs !== undefined) {
     check(Number.isInteger(options.failureBackoffMs) && options.failureBackoffMs >= 0, "'failureBackoffMs' must be an integer >= 0");
@@ -134,7 +135,10 @@ export function assertM2MOptions(options: M2MModuleOptions): void {
   }
   // Replicas sharing tokens must prove the same key: a key generated per process cannot be shared.
   if (options.dpop && !options.dpop.privateKey) {
-    check(!options.cacheUrl && !options.cache, "'dpop.privateKey' is required with 'cacheUrl' or 'cache' (every replica must present the key its shared tokens are bound to)");
+    check(
+      !options.cacheUrl && !options.cache,
+      "'dpop.privateKey' is required with 'cacheUrl' or 'cache' (every replica must present the key its shared tokens are bound to)",
+    );
   }
   const names = new Set<string>();
   for (const [i, sibling] of (options.siblings ?? []).entries()) {

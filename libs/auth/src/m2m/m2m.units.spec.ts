@@ -22,11 +22,15 @@ describe('token lifetime', () => {
   });
 
   it('a missing expires_in means a short default lifetime, never forever', () => {
-    expect(toCachedToken({ accessToken: 'opaque', tokenType: 'Bearer' }, 60_000, NOW).expiresAt).toBe(NOW + DEFAULT_LIFETIME_SECONDS * 1000);
+    expect(toCachedToken({ accessToken: 'opaque', tokenType: 'Bearer' }, 60_000, NOW).expiresAt).toBe(
+      NOW + DEFAULT_LIFETIME_SECONDS * 1000,
+    );
   });
 
   it('an exp in the past (our clock ahead of the issuer) falls back to expires_in', () => {
-    expect(toCachedToken({ accessToken: jwt(NOW / 1000 - 10), tokenType: 'Bearer', expiresIn: 60 }, 60_000, NOW).expiresAt).toBe(NOW + 60_000);
+    expect(toCachedToken({ accessToken: jwt(NOW / 1000 - 10), tokenType: 'Bearer', expiresIn: 60 }, 60_000, NOW).expiresAt).toBe(
+      NOW + 60_000,
+    );
   });
 
   it('renewal starts the buffer before expiry, with at most 20 % jitter, and at most half the lifetime early', () => {
@@ -107,7 +111,9 @@ describe('options', () => {
 describe('CacheEncryption', () => {
   it('a_key_that_is_not_32_bytes_is_a_type_error_at_construction', () => {
     for (const key of [randomBytes(16), randomBytes(31), randomBytes(33), Buffer.alloc(0)]) {
-      expect(() => new CacheEncryption(key), `${key.length} bytes`).toThrow(new TypeError('CacheEncryption needs a 32-byte key (AES-256-GCM)'));
+      expect(() => new CacheEncryption(key), `${key.length} bytes`).toThrow(
+        new TypeError('CacheEncryption needs a 32-byte key (AES-256-GCM)'),
+      );
     }
     expect(() => new CacheEncryption(randomBytes(32))).not.toThrow();
   });

@@ -73,7 +73,10 @@ export class RedisConnection {
     client.on('error', (error: Error) => this.markDown(error));
     client.on('ready', () => this.markUp());
     this.firstConnection = new Promise<void>((resolve) => {
-      if (client.status === 'ready') { resolve(); return; }
+      if (client.status === 'ready') {
+        resolve();
+        return;
+      }
       const done = () => {
         clearTimeout(timer);
         client.off('ready', done);

@@ -45,7 +45,10 @@ export class RedisNotifications {
             signalled = false;
             resolve();
           };
-          if (signalled || this.closed) { done(); return; }
+          if (signalled || this.closed) {
+            done();
+            return;
+          }
           timer = setTimeout(done, ms);
           wake = done;
         }),

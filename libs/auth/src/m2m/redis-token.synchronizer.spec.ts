@@ -12,7 +12,12 @@ import type { CachedToken } from './token-cache.js';
 const REDIS_URL = 'redis://127.0.0.1:6379';
 const API = 'https://api.example.test';
 
-const valid = (accessToken: string): CachedToken => ({ accessToken, tokenType: 'Bearer', expiresAt: Date.now() + 60_000, refreshAt: Date.now() + 30_000 });
+const valid = (accessToken: string): CachedToken => ({
+  accessToken,
+  tokenType: 'Bearer',
+  expiresAt: Date.now() + 60_000,
+  refreshAt: Date.now() + 30_000,
+});
 
 /** `client`, whose duplicates (the subscriber connections) call `beforeSubscribe` and wait for it before each SUBSCRIBE. */
 function withSlowSubscribe(client: RedisClient, beforeSubscribe: () => Promise<void>): RedisClient {
@@ -27,7 +32,9 @@ function withSlowSubscribe(client: RedisClient, beforeSubscribe: () => Promise<v
         : () =>
             new Proxy(target.duplicate(), {
               get: (subscriber, p) =>
-                p !== 'subscribe' ? bound(subscriber, p) : async (channel: string) => (await beforeSubscribe(), subscriber.subscribe(channel)),
+                p !== 'subscribe'
+                  ? bound(subscriber, p)
+                  : async (channel: string) => (await beforeSubscribe(), subscriber.subscribe(channel)),
             }),
   });
 }
@@ -72,7 +79,10 @@ describe('RedisTokenSynchronizer (one token request per fleet)', () => {
     endpoint.delayMs = 300;
     const options = { tokenEndpoint: endpoint.url, clientId: 'svc', clientSecret: 'secret', cacheUrl: REDIS_URL, cacheKeyPrefix: prefix };
     const [a, b] = [new M2MTokenService(options), new M2MTokenService(options)];
-    closers.push(() => a.onModuleDestroy(), () => b.onModuleDestroy());
+    closers.push(
+      () => a.onModuleDestroy(),
+      () => b.onModuleDestroy(),
+    );
     const first = a.getToken({ audience: API });
     await vi.waitFor(() => expect(endpoint.requests).toBe(1), { timeout: 10_000 }); // a holds the lock; its answer takes 300 ms
     const second = await b.getToken({ audience: API });
@@ -176,11 +186,26 @@ describe('RedisTokenSynchronizer (one token request per fleet)', () => {
     expect(fetches).toBe(0);
   });
   it('a_failed_token_request_is_shared_by_the_fleet_for_the_backoff_window', async () => {
-    const options = { tokenEndpoint: endpoint.url, clientId: 'svc', clientSecret: 'secret', cacheUrl: REDIS_URL, cacheKeyPrefix: prefix, maxAttempts: 3, failureBackoffMs: 5000 };
+    const options = {
+      tokenEndpoint: endpoint.url,
+      clientId: 'svc',
+      clientSecret: 'secret',
+      cacheUrl: REDIS_URL,
+      cacheKeyPrefix: prefix,
+      maxAttempts: 3,
+      failureBackoffMs: 5000,
+    };
     const fleet = [new M2MTokenService(options), new M2MTokenService(options), new M2MTokenService(options)];
     closers.push(() => Promise.all(fleet.map((s) => s.onModuleDestroy())));
     endpoint.failNext(100, 503);
-    const outcome = (p: Promise<unknown>) => p.then(() => 'ok', (e: unknown) => { const { code, status } = e as { code?: string; status?: number }; return `${code} ${status}`; });
+    const outcome = (p: Promise<unknown>) =>
+      p.then(
+        () => 'ok',
+        (e: unknown) => {
+          const { code, status } = e as { code?: string; status?: number };
+          return `${code} ${status}`;
+        },
+      );
     // At once: one replica asks (3 attempts), the others wait for it and get its failure.
     const first = await Promise.all(fleet.map((s) => outcome(s.getToken({ audience: API }))));
     expect(first).toEqual(Array(3).fill('ERR_M2M_TOKEN_ENDPOINT 503'));

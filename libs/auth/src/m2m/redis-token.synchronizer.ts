@@ -144,9 +144,11 @@ export class RedisTokenSynchronizer implements TokenSynchronizer {
     if (acquired === FAILED) return async () => {}; // Redis unreachable: nothing to release, nobody to tell
     if (acquired !== 1) return undefined;
     const renewal = setInterval(() => {
-      void connection.command((r) => r.eval(RENEW, 1, lockKey, owner, String(this.leaseMs))).then((renewed) => {
-        if (renewed === 0) clearInterval(renewal);
-      });
+      void connection
+        .command((r) => r.eval(RENEW, 1, lockKey, owner, String(this.leaseMs)))
+        .then((renewed) => {
+          if (renewed === 0) clearInterval(renewal);
+        });
     }, this.leaseMs / 3);
     renewal.unref();
     return async () => {

@@ -81,7 +81,17 @@ describe('SiblingClient sends its token only to the sibling, under its base path
 
   it('a_path_that_leaves_the_base_path_is_refused_before_any_token_is_attached', async () => {
     const c = client();
-    for (const path of ['../admin/x', '/../admin/x', '%2e%2e/admin/x', '.%2E/admin/x', 'a/../../admin', '..%2fadmin/x', '..%5Cadmin/x', `${sibling.url}/admin/x`, `${sibling.url}/internalx`]) {
+    for (const path of [
+      '../admin/x',
+      '/../admin/x',
+      '%2e%2e/admin/x',
+      '.%2E/admin/x',
+      'a/../../admin',
+      '..%2fadmin/x',
+      '..%5Cadmin/x',
+      `${sibling.url}/admin/x`,
+      `${sibling.url}/internalx`,
+    ]) {
       const error = await firstValueFrom(c.get(path)).then(
         () => undefined,
         (e: unknown) => e,
@@ -98,6 +108,12 @@ describe('SiblingClient sends its token only to the sibling, under its base path
     for (const path of ['/audit-events', 'audit-events/1', 'a/../audit-events', '', `${sibling.url}/internal/x?y=1`]) {
       await firstValueFrom(c.get(path));
     }
-    expect(sibling.seen.map((s) => s.url)).toEqual(['/internal/audit-events', '/internal/audit-events/1', '/internal/audit-events', '/internal', '/internal/x?y=1']);
+    expect(sibling.seen.map((s) => s.url)).toEqual([
+      '/internal/audit-events',
+      '/internal/audit-events/1',
+      '/internal/audit-events',
+      '/internal',
+      '/internal/x?y=1',
+    ]);
   });
 });

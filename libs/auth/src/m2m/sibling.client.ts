@@ -86,7 +86,11 @@ export class SiblingClient extends HttpService {
     config.headers = AxiosHeaders.from(config.headers);
     if (dpop) {
       // RFC 9449 §7.1: a fresh proof for every request (and every retry), bound to this token by `ath`.
-      const proof = await this.tokens.dpopProof({ htm: (config.method ?? 'get').toUpperCase(), htu: target.href, accessToken: token.accessToken });
+      const proof = await this.tokens.dpopProof({
+        htm: (config.method ?? 'get').toUpperCase(),
+        htu: target.href,
+        accessToken: token.accessToken,
+      });
       config.headers.set('Authorization', `DPoP ${token.accessToken}`);
       config.headers.set('DPoP', proof);
     } else {

@@ -81,14 +81,47 @@ describe('the token cache provider (M2M_TOKEN_CACHE)', () => {
   it('a_rediss_url_shares_tokens_through_a_tls_redis_and_verifies_its_certificate', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'nest-m2m-tls-'));
     const [cert, key] = [join(dir, 'cert.pem'), join(dir, 'key.pem')];
-    await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+    await run('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ]);
     const port = await new Promise<number>((resolve) => {
       const probe = createServer().listen(0, '127.0.0.1', () => {
         const { port: free } = probe.address() as AddressInfo;
         probe.close(() => resolve(free));
       });
     });
-    const redis = spawn('redis-server', ['--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1', '--tls-cert-file', cert, '--tls-key-file', key, '--tls-auth-clients', 'no', '--save', '', '--appendonly', 'no']);
+    const redis = spawn('redis-server', [
+      '--port',
+      '0',
+      '--tls-port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--tls-cert-file',
+      cert,
+      '--tls-key-file',
+      key,
+      '--tls-auth-clients',
+      'no',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+    ]);
     try {
       await new Promise<void>((resolve, reject) => {
         redis.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('Ready to accept connections') && resolve());
@@ -105,7 +138,10 @@ describe('the token cache provider (M2M_TOKEN_CACHE)', () => {
         await b.close();
         console.log('RESULT ' + JSON.stringify(shared?.accessToken ?? null));`;
       const replicas = async (env: Record<string, string>) => {
-        const { stdout } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, ...env }, timeout: 20_000 });
+        const { stdout } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+          env: { ...process.env, ...env },
+          timeout: 20_000,
+        });
         return { shared: JSON.parse(stdout.split('RESULT ')[1]!) as string | null, logs: stdout };
       };
       // The operator's private CA, trusted the Node way.
@@ -129,7 +165,12 @@ describe('the token cache provider (M2M_TOKEN_CACHE)', () => {
   it('a_cache_given_in_the_options_is_the_one_the_module_provides_and_the_service_reads', async () => {
     const mine = new MemoryTokenCache();
     const key = cacheKey({ tokenEndpoint: base.tokenEndpoint!, clientId: 'svc', audience: 'https://api.example.test', scopes: [] });
-    await mine.set(key, { accessToken: 'from-my-cache', tokenType: 'Bearer', expiresAt: Date.now() + 60_000, refreshAt: Date.now() + 30_000 });
+    await mine.set(key, {
+      accessToken: 'from-my-cache',
+      tokenType: 'Bearer',
+      expiresAt: Date.now() + 60_000,
+      refreshAt: Date.now() + 30_000,
+    });
     const moduleRef = await Test.createTestingModule({ imports: [M2MModule.forRoot({ ...base, cache: mine })] }).compile();
     expect(moduleRef.get(M2M_TOKEN_CACHE)).toBe(mine);
     expect((await moduleRef.get(M2MTokenService).getToken({ audience: 'https://api.example.test' })).accessToken).toBe('from-my-cache');
@@ -156,10 +197,15 @@ describe('the token cache provider (M2M_TOKEN_CACHE)', () => {
       const boot = await NestFactory.createApplicationContext(m2m.M2MModule.forRoot(options), { logger: false, abortOnError: false }).then(() => ({}), (e) => e);
       const byHand = await new m2m.M2MTokenService(options).getToken({ audience: 'https://api.example.test' }).then(() => ({}), (e) => e);
       console.log(JSON.stringify({ loaded: typeof m2m.M2MModule, boot: [boot.code, boot.message], byHand: byHand.code }));`;
-    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: fileURLToPath(new URL('../../../..', import.meta.url)) });
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: fileURLToPath(new URL('../../../..', import.meta.url)),
+    });
     expect(JSON.parse(stdout)).toEqual({
       loaded: 'function',
-      boot: ['ERR_M2M_MISSING_PEER_DEPENDENCY', "'cacheUrl' is set (a token cache in Redis) but the optional peer dependency 'ioredis' is not installed: npm install ioredis"],
+      boot: [
+        'ERR_M2M_MISSING_PEER_DEPENDENCY',
+        "'cacheUrl' is set (a token cache in Redis) but the optional peer dependency 'ioredis' is not installed: npm install ioredis",
+      ],
       byHand: 'ERR_M2M_MISSING_PEER_DEPENDENCY',
     });
   });

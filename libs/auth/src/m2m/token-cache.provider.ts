@@ -20,7 +20,9 @@ export async function createTokenCache(options: M2MModuleOptions): Promise<Token
   if (!options.cacheUrl) return new MemoryTokenCache({ clock: options.clock });
   const key = options.cacheEncryptionKey ? decodeEncryptionKey(options.cacheEncryptionKey) : undefined;
   if (!key) {
-    new Logger('M2MRedisTokenCache').warn("'cacheUrl' without 'cacheEncryptionKey': tokens are stored in Redis in plain text, readable and replaceable by anyone with access to it");
+    new Logger('M2MRedisTokenCache').warn(
+      "'cacheUrl' without 'cacheEncryptionKey': tokens are stored in Redis in plain text, readable and replaceable by anyone with access to it",
+    );
   }
   return new RedisTokenCache(await createRedisClient(options.cacheUrl), {
     keyPrefix: options.cacheKeyPrefix,

@@ -12,7 +12,13 @@ describe('token endpoint answers are capped while they stream', () => {
   afterAll(() => Logger.overrideLogger(['log', 'warn', 'error']));
   afterEach(() => server.close());
 
-  const client = (o: { maxAttempts?: number } = {}) => ({ tokenEndpoint: `${server.url}/oauth/token`, clientId: 'svc', clientSecret: 'secret', requestTimeoutMs: 10_000, ...o });
+  const client = (o: { maxAttempts?: number } = {}) => ({
+    tokenEndpoint: `${server.url}/oauth/token`,
+    clientId: 'svc',
+    clientSecret: 'secret',
+    requestTimeoutMs: 10_000,
+    ...o,
+  });
 
   it('a_chunked_token_response_past_64_KiB_is_a_final_error_with_a_stable_code', async () => {
     server = await new EndlessBodyServer({ prefix: '{"access_token":"' }).start();
@@ -27,7 +33,9 @@ describe('token endpoint answers are capped while they stream', () => {
 
   it('an_error_answer_past_64_KiB_is_capped_too', async () => {
     server = await new EndlessBodyServer({ status: 503, prefix: '{"error":"server_error","error_description":"' }).start();
-    await expect(new TokenEndpointClient(client()).requestToken({ audience: 'https://api' })).rejects.toMatchObject({ code: 'ERR_M2M_TOKEN_RESPONSE_TOO_LARGE' });
+    await expect(new TokenEndpointClient(client()).requestToken({ audience: 'https://api' })).rejects.toMatchObject({
+      code: 'ERR_M2M_TOKEN_RESPONSE_TOO_LARGE',
+    });
     expect(server.sent).toBeLessThan(16 * 1024 * 1024);
   });
 

@@ -91,7 +91,12 @@ export class TokenEndpointClient {
 
   /** One token request, in an `m2m.token.request` span (client id, audience, scopes, endpoint; never a credential). */
   requestToken(request: TokenRequest): Promise<TokenEndpointResponse> {
-    const attributes = { 'http.request.method': 'POST', 'nest_m2m.client_id': this.options.clientId, 'nest_m2m.token.audience': request.audience, 'nest_m2m.token.scopes': (request.scopes ?? []).join(' ') };
+    const attributes = {
+      'http.request.method': 'POST',
+      'nest_m2m.client_id': this.options.clientId,
+      'nest_m2m.token.audience': request.audience,
+      'nest_m2m.token.scopes': (request.scopes ?? []).join(' '),
+    };
     return withSpan('m2m.token.request', SpanKind.CLIENT, attributes, () => this.sendTokenRequest(request));
   }
 
@@ -204,7 +209,8 @@ function assertDpopBound(response: TokenEndpointResponse, key: DpopClientKey): v
   } catch {
     return; // an opaque token: the issuer's binding cannot be read here
   }
-  if (jkt !== undefined && jkt !== key.jkt) throw new InvalidTokenResponseError('Token endpoint bound the token to another DPoP key (cnf.jkt)');
+  if (jkt !== undefined && jkt !== key.jkt)
+    throw new InvalidTokenResponseError('Token endpoint bound the token to another DPoP key (cnf.jkt)');
 }
 
 function formEncode(value: string): string {

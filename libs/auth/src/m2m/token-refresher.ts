@@ -35,10 +35,13 @@ export class TokenRefresher {
   schedule(target: TokenTarget, at: number): void {
     if (this.closed) return;
     clearTimeout(this.timers.get(target.key));
-    const timer = setTimeout(() => {
-      this.timers.delete(target.key);
-      void this.refresh(target);
-    }, Math.max(0, at - this.clock.now()));
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(target.key);
+        void this.refresh(target);
+      },
+      Math.max(0, at - this.clock.now()),
+    );
     timer.unref();
     this.timers.set(target.key, timer);
   }

@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import type { CachedToken } from './token-cache.js';
 import { LocalTokenSynchronizer } from './token-synchronizer.js';
 
-const token = (accessToken: string): CachedToken => ({ accessToken, tokenType: 'Bearer', expiresAt: Date.now() + 60_000, refreshAt: Date.now() + 30_000 });
+const token = (accessToken: string): CachedToken => ({
+  accessToken,
+  tokenType: 'Bearer',
+  expiresAt: Date.now() + 60_000,
+  refreshAt: Date.now() + 30_000,
+});
 
 /** A fetch that counts its calls; every pending call settles when told to. */
 function controlledFetch() {
