@@ -1,10 +1,10 @@
-import { Controller, Get, type INestApplication, Module, UseGuards } from '@nestjs/common';
+import { Controller, Get, type INestApplication, UseGuards } from '@nestjs/common';
 import { AuthGuard } from '@nestjs/passport';
-import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AuthModule, type AuthModuleOptions, type AuthPrincipal, Principal, Public, Scopes, ScopesGuard } from '@nest-m2m/auth';
 import { challenge } from './helpers/app.js';
+import { listenTestApp } from './helpers/nest-app.js';
 import { TestIssuer } from '../libs/auth/test/test-issuer.js';
 
 @Controller('things')
@@ -38,17 +38,10 @@ class OpenController {
 }
 
 async function boot(issuer: TestIssuer, options: Partial<AuthModuleOptions> = {}, globalGuards = false): Promise<INestApplication> {
-  @Module({
+  return listenTestApp({
     imports: [AuthModule.forRoot({ issuer: issuer.issuer, audience: [issuer.audience], realm: 'things', ...options, globalGuards })],
     controllers: [ThingsController, OpenController],
-  })
-  class TestAppModule {}
-  const moduleRef = await Test.createTestingModule({ imports: [TestAppModule] })
-    .setLogger(false as never)
-    .compile();
-  const app = moduleRef.createNestApplication({ logger: false });
-  await app.listen(0, '127.0.0.1');
-  return app;
+  });
 }
 
 describe('AuthModule used as a library with @UseGuards(AuthGuard("jwt"), ScopesGuard)', () => {

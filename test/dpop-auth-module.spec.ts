@@ -2,12 +2,12 @@
  * The AuthModule as a library with DPoP options: server nonces (RFC 9449 §9) on an injected clock,
  * and the `@Dpop()` route override read by JwtAuthGuard.
  */
-import { Controller, Get, type INestApplication, Module } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
+import { Controller, Get, type INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AuthModule, type AuthModuleOptions, Dpop } from '@nest-m2m/auth';
 import { dpopTestKey, type DpopTestKey, proof } from './helpers/dpop.js';
+import { listenTestApp } from './helpers/nest-app.js';
 import { TestIssuer } from '../libs/auth/test/test-issuer.js';
 
 const ALGS = 'ES256 ES384 EdDSA Ed25519 PS256 RS256';
@@ -33,17 +33,10 @@ class ThingsController {
 }
 
 async function boot(issuer: TestIssuer, options: Partial<AuthModuleOptions> = {}): Promise<INestApplication> {
-  @Module({
+  return listenTestApp({
     imports: [AuthModule.forRoot({ issuer: issuer.issuer, audience: [issuer.audience], realm: 'things', ...options, globalGuards: true })],
     controllers: [ThingsController],
-  })
-  class TestAppModule {}
-  const moduleRef = await Test.createTestingModule({ imports: [TestAppModule] })
-    .setLogger(false as never)
-    .compile();
-  const app = moduleRef.createNestApplication({ logger: false });
-  await app.listen(0, '127.0.0.1');
-  return app;
+  });
 }
 
 describe('AuthModule with DPoP server nonces', () => {

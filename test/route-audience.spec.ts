@@ -5,11 +5,11 @@
  */
 import { Controller, Get, type INestApplication, Module, UseGuards } from '@nestjs/common';
 import { AuthGuard } from '@nestjs/passport';
-import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Audience, AuthModule, type AuthModuleOptions, Public, Scopes, ScopesGuard } from '@nest-m2m/auth';
 import { appOnTestIssuer, challenge } from './helpers/app.js';
+import { listenTestApp } from './helpers/nest-app.js';
 import { TestIssuer } from '../libs/auth/test/test-issuer.js';
 
 const DOCUMENTS = 'https://documents.test.local';
@@ -85,17 +85,10 @@ const options = (issuer: TestIssuer): AuthModuleOptions => ({
 });
 
 async function boot(issuer: TestIssuer, overrides: Partial<AuthModuleOptions> = {}, globalGuards = true) {
-  @Module({
+  return listenTestApp({
     imports: [AuthModule.forRoot({ ...options(issuer), ...overrides, globalGuards }), FeatureModule],
     controllers: [DocumentsController, AuditController, ReportsController],
-  })
-  class AppModule {}
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
-    .setLogger(false as never)
-    .compile();
-  const app = moduleRef.createNestApplication({ logger: false });
-  await app.listen(0, '127.0.0.1');
-  return app;
+  });
 }
 
 describe('@Audience(): each API of a service accepts only its own tokens', () => {
