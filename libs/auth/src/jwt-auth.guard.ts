@@ -6,7 +6,6 @@ import { AUTH_STRATEGY_NAME } from './auth.constants.js';
 import { JwtStrategy } from './jwt.strategy.js';
 import type { AuthPrincipal } from './principal.js';
 import { routeRequirements } from './route-requirements.js';
-import { routeDpopMode } from './dpop/dpop.decorator.js';
 import { DPOP_ROUTE_MODE } from './dpop/dpop.verifier.js';
 import { SpanKind, withSpan } from './tracing.js';
 
@@ -30,10 +29,10 @@ export class JwtAuthGuard extends AuthGuard(AUTH_STRATEGY_NAME) {
   }
 
   override canActivate(context: ExecutionContext): boolean | Promise<boolean> | Observable<boolean> {
-    if (routeRequirements(this.reflector, context.getHandler(), context.getClass()).public) return true;
+    const route = routeRequirements(this.reflector, context.getHandler(), context.getClass());
+    if (route.public) return true;
     const request = context.switchToHttp().getRequest<Record<string | symbol, unknown>>();
-    const dpopMode = routeDpopMode(this.reflector, context.getHandler(), context.getClass());
-    if (dpopMode !== undefined) request[DPOP_ROUTE_MODE] = dpopMode;
+    if (route.dpop !== undefined) request[DPOP_ROUTE_MODE] = route.dpop;
     const principal = this.strategy.cachedPrincipal(request);
     // A cache miss: the full verification (key lookup, maybe a JWKS fetch, signature, claims) in a span.
     if (principal === undefined)

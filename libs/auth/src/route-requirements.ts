@@ -1,5 +1,6 @@
 import type { Reflector } from '@nestjs/core';
-import { AUDIENCE_METADATA, PUBLIC_METADATA, SCOPES_METADATA } from './auth.constants.js';
+import { AUDIENCE_METADATA, DPOP_METADATA, PUBLIC_METADATA, SCOPES_METADATA } from './auth.constants.js';
+import type { DpopMode } from './dpop/dpop.options.js';
 
 /** What a route asks of its caller, as `@Public()`, `@Scopes()` and `@Audience()` on its class and method declare it. */
 export interface RouteRequirements {
@@ -12,6 +13,8 @@ export interface RouteRequirements {
    * route accepts, resolved by the module's `namedAudiences`; none means every configured audience.
    */
   readonly audiences: readonly string[];
+  /** `@Dpop()` on the method, else on its class: the route's DPoP mode; undefined means the module's. */
+  readonly dpop?: DpopMode;
 }
 
 /** A route handler or controller class, as ExecutionContext.getHandler() and getClass() return them (internal). */
@@ -40,7 +43,13 @@ export function routeRequirements(reflector: Reflector, handler: Function, contr
     const isPublic = reflector.getAllAndOverride<boolean | undefined>(PUBLIC_METADATA, targets) === true;
     const scopes = isPublic ? [] : [...new Set(reflector.getAllAndMerge<string[]>(SCOPES_METADATA, targets) ?? [])];
     const audiences = isPublic ? [] : [...(reflector.getAllAndOverride<string[]>(AUDIENCE_METADATA, targets) ?? [])];
-    requirements = Object.freeze({ public: isPublic, scopes: Object.freeze(scopes), audiences: Object.freeze(audiences) });
+    const dpop = isPublic ? undefined : reflector.getAllAndOverride<DpopMode | undefined>(DPOP_METADATA, targets);
+    requirements = Object.freeze({
+      public: isPublic,
+      scopes: Object.freeze(scopes),
+      audiences: Object.freeze(audiences),
+      ...(dpop !== undefined && { dpop }),
+    });
     byHandler.set(handler, requirements);
   }
   return requirements;

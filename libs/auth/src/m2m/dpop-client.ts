@@ -1,6 +1,7 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, importPKCS8, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { createPublicKey } from 'node:crypto';
+import { accessTokenHash } from '../dpop/dpop-proof.js';
 
 /** The DPoP key of this client identity (option `dpop` of the M2MModule). */
 export interface DpopClientOptions {
@@ -74,7 +75,7 @@ export class DpopClientKey {
       jti: randomUUID(),
       iat: Math.floor(Date.now() / 1000),
     };
-    if (input.accessToken !== undefined) claims.ath = createHash('sha256').update(input.accessToken).digest('base64url');
+    if (input.accessToken !== undefined) claims.ath = accessTokenHash(input.accessToken);
     if (nonce !== undefined) claims.nonce = nonce;
     return new SignJWT(claims).setProtectedHeader({ alg: this.alg, typ: 'dpop+jwt', jwk: this.publicJwk }).sign(this.key);
   }
