@@ -27,7 +27,8 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { AUDIT_API_AUDIENCE, DOCUMENTS_API_AUDIENCE, startDevIssuer } from '@nest-m2m/dev-issuer';
+import { DOCUMENTS_API_AUDIENCE, startDevIssuer } from '@nest-m2m/dev-issuer';
+import { devIssuerServiceEnv } from '../src/embedded.js';
 import { freePort } from '../src/free-port.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -229,7 +230,6 @@ async function main(): Promise<void> {
   hardStop.unref();
 
   const issuer = await startDevIssuer();
-  const secretOf = (id: string) => issuer.config.clients.find((c) => c.clientId === id)!.clientSecret!;
   const proxyServer: Server = createServer(proxy);
   // Longer than the load generator's idle connections live, so the proxy never closes one just as
   // it is reused (that race is the proxy's, not the fleet's).
@@ -241,15 +241,8 @@ async function main(): Promise<void> {
     NODE_ENV: 'production',
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
-    AUTH_ISSUER_URL: issuer.issuer,
-    AUTH0_AUDIENCE: `${DOCUMENTS_API_AUDIENCE},${AUDIT_API_AUDIENCE}`,
-    AUTH_TOKEN_DIALECT: 'auth0',
-    AUTH_CLIENT_AUTH: 'client_secret_post',
-    AUTH0_CLIENT_ID: 'nest-m2m-service',
-    AUTH0_CLIENT_SECRET: secretOf('nest-m2m-service'),
     // The audit sibling behind the same "Service" as the documents API.
-    AUDIT_SERVICE_URL: base,
-    AUDIT_SERVICE_AUDIENCE: AUDIT_API_AUDIENCE,
+    ...devIssuerServiceEnv(issuer, base),
     TOKEN_CACHE_URL: 'redis://127.0.0.1:6379',
     TOKEN_CACHE_KEY_PREFIX: prefix,
     TOKEN_CACHE_ENCRYPTION_KEY: randomBytes(32).toString('hex'),

@@ -19,6 +19,28 @@ export interface Embedded {
   printQuickStart(port: number): void;
 }
 
+/**
+ * The environment that points this service at a dev issuer with its sample set-up: both sample APIs'
+ * audiences (each API accepting only its own), the service's own client credentials there, and the
+ * audit sibling at `auditServiceUrl`. Embedded mode uses it, and so do the specs and benches that
+ * run the built service against a dev issuer of their own.
+ */
+export function devIssuerServiceEnv(issuer: DevIssuer, auditServiceUrl: string): Record<string, string> {
+  return {
+    AUTH_ISSUER_URL: issuer.issuer,
+    AUTH0_AUDIENCE: `${DOCUMENTS_API_AUDIENCE},${AUDIT_API_AUDIENCE}`,
+    // Each API of the sample accepts only tokens minted for it.
+    DOCUMENTS_API_AUDIENCE,
+    AUDIT_API_AUDIENCE,
+    AUTH_TOKEN_DIALECT: 'auth0',
+    AUTH_CLIENT_AUTH: 'client_secret_post',
+    AUTH0_CLIENT_ID: SERVICE_CLIENT_ID,
+    AUTH0_CLIENT_SECRET: issuer.config.clients.find((c) => c.clientId === SERVICE_CLIENT_ID)?.clientSecret ?? '',
+    AUDIT_SERVICE_URL: auditServiceUrl,
+    AUDIT_SERVICE_AUDIENCE: AUDIT_API_AUDIENCE,
+  };
+}
+
 export async function startEmbedded(env: Env): Promise<Embedded> {
   const logger = new Logger('Embedded');
   const issuer = await startDevIssuer({ port: env.DEV_ISSUER_PORT, logger: { log: (m) => logger.log(m), warn: (m) => logger.warn(m) } });
@@ -28,20 +50,7 @@ export async function startEmbedded(env: Env): Promise<Embedded> {
   await writeDevIssuerState(issuer);
   return {
     issuer,
-    env: {
-      PORT: String(port),
-      AUTH_ISSUER_URL: issuer.issuer,
-      AUTH0_AUDIENCE: `${DOCUMENTS_API_AUDIENCE},${AUDIT_API_AUDIENCE}`,
-      // Each API of the sample accepts only tokens minted for it.
-      DOCUMENTS_API_AUDIENCE,
-      AUDIT_API_AUDIENCE,
-      AUTH_TOKEN_DIALECT: 'auth0',
-      AUTH_CLIENT_AUTH: 'client_secret_post',
-      AUTH0_CLIENT_ID: SERVICE_CLIENT_ID,
-      AUTH0_CLIENT_SECRET: secretOf(SERVICE_CLIENT_ID),
-      AUDIT_SERVICE_URL: `http://127.0.0.1:${port}`,
-      AUDIT_SERVICE_AUDIENCE: AUDIT_API_AUDIENCE,
-    },
+    env: { PORT: String(port), ...devIssuerServiceEnv(issuer, `http://127.0.0.1:${port}`) },
     printQuickStart(listenPort: number) {
       const route = `http://127.0.0.1:${listenPort}/internal/documents/1`;
       // The token CLI reads the secret from the state file (mode 0600) itself, so the command a

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUDIT_API_AUDIENCE, DOCUMENTS_API_AUDIENCE, type DevIssuer, startDevIssuer } from '@nest-m2m/dev-issuer';
+import { devIssuerServiceEnv } from '../src/embedded.js';
 import { freePort, type RunningApp, spawnApp, stopApp, waitForHealth } from './helpers/built-app.js';
 
 /** One span as OTLP/HTTP JSON carries it (ids in hex, kind as the enum's number). */
@@ -75,21 +76,13 @@ describe.each(['express', 'fastify'])(
       issuer = await startDevIssuer();
       receiver = await startReceiver();
       const port = await freePort();
-      const secret = issuer.config.clients.find((c) => c.clientId === 'nest-m2m-service')!.clientSecret!;
       app = await spawnApp({
         PORT: String(port),
         HTTP_PLATFORM: platform,
         NODE_ENV: 'production',
         LOG_LEVEL: 'warn',
-        AUTH_ISSUER_URL: issuer.issuer,
-        AUTH0_AUDIENCE: `${DOCUMENTS_API_AUDIENCE},${AUDIT_API_AUDIENCE}`,
-        AUTH_TOKEN_DIALECT: 'auth0',
-        AUTH_CLIENT_AUTH: 'client_secret_post',
-        AUTH0_CLIENT_ID: 'nest-m2m-service',
-        AUTH0_CLIENT_SECRET: secret,
         // The audit sibling is the service itself over HTTP: the trace crosses a real hop.
-        AUDIT_SERVICE_URL: `http://127.0.0.1:${port}`,
-        AUDIT_SERVICE_AUDIENCE: AUDIT_API_AUDIENCE,
+        ...devIssuerServiceEnv(issuer, `http://127.0.0.1:${port}`),
         OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
         OTEL_SERVICE_NAME: 'documents',
         OTEL_BSP_SCHEDULE_DELAY: '100',
