@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, importPKCS8, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { createPublicKey } from 'node:crypto';
 import { accessTokenHash } from '../dpop/dpop-proof.js';
+import { systemClock, type Clock } from '../clock.js';
 
 /** The DPoP key of this client identity (option `dpop` of the M2MModule). */
 export interface DpopClientOptions {
@@ -37,15 +38,17 @@ export class DpopClientKey {
     readonly publicJwk: JWK,
     /** RFC 7638 thumbprint: the `cnf.jkt` of the tokens bound to this key. */
     readonly jkt: string,
+    private readonly clock: Clock,
   ) {}
 
-  static async create(options: DpopClientOptions): Promise<DpopClientKey> {
+  /** `clock` sets the proofs' `iat`: the M2M module passes its own `clock` option. */
+  static async create(options: DpopClientOptions, clock: Clock = systemClock): Promise<DpopClientKey> {
     const text = options.privateKey?.trim();
     if (!text) {
       const alg = options.alg ?? 'ES256';
       const { privateKey, publicKey } = await generateKeyPair(alg);
       const jwk = await exportJWK(publicKey);
-      return new DpopClientKey(privateKey, alg, jwk, await calculateJwkThumbprint(jwk));
+      return new DpopClientKey(privateKey, alg, jwk, await calculateJwkThumbprint(jwk), clock);
     }
     let jwk: JWK;
     let alg: string;
@@ -62,7 +65,7 @@ export class DpopClientKey {
       jwk = createPublicKey(text).export({ format: 'jwk' }) as JWK;
     }
     jwk = Object.fromEntries(Object.entries(jwk).filter(([, v]) => v !== undefined)) as JWK;
-    return new DpopClientKey(key, alg, jwk, await calculateJwkThumbprint(jwk));
+    return new DpopClientKey(key, alg, jwk, await calculateJwkThumbprint(jwk), clock);
   }
 
   /** A proof for one request; the origin's last nonce is included unless `nonce` is given. */
@@ -73,7 +76,7 @@ export class DpopClientKey {
       htm: input.htm,
       htu: `${url.origin}${url.pathname}`,
       jti: randomUUID(),
-      iat: Math.floor(Date.now() / 1000),
+      iat: Math.floor(this.clock.now() / 1000),
     };
     if (input.accessToken !== undefined) claims.ath = accessTokenHash(input.accessToken);
     if (nonce !== undefined) claims.nonce = nonce;

@@ -54,7 +54,7 @@ export class M2MTokenService implements OnModuleDestroy {
     this.clock = options.clock ?? systemClock;
     this.client = new TokenEndpointClient(options, (headers) => this.observeQuota(headers));
     if (options.dpop) {
-      this.dpopKey = DpopClientKey.create(options.dpop);
+      this.dpopKey = DpopClientKey.create(options.dpop, this.clock);
       this.dpopKey.catch(() => undefined);
     }
     if (cache) {
