@@ -115,13 +115,15 @@ await redis.moduleRef.close();
 
 proofs = await makeProofs();
 await perCall('jose: import jwk + ES256 compactVerify of one proof', PROOFS, async (i) => {
-  await compactVerify(proofs[i], await importJWK(jwk, 'ES256'));
+  await compactVerify(proofs[i]!, await importJWK(jwk, 'ES256')); // i < PROOFS, the length of proofs
 });
 
 const imported = await importJWK(jwk, 'ES256');
 proofs = await makeProofs();
-const bareVerify = await perCall('jose: ES256 compactVerify of one proof, key imported once', PROOFS, (i) =>
-  compactVerify(proofs[i], imported),
+const bareVerify = await perCall(
+  'jose: ES256 compactVerify of one proof, key imported once',
+  PROOFS,
+  (i) => compactVerify(proofs[i]!, imported), // i < PROOFS, the length of proofs
 );
 
 console.log(

@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, assert, beforeAll, describe, expect, it } from 'vitest';
 import { startApp } from './helpers/app.js';
 import { type RunningApp, spawnApp, stopApp, waitForHealth } from './helpers/built-app.js';
 import { dpopTestKey, type DpopTestKey, proof } from './helpers/dpop.js';
@@ -68,8 +68,10 @@ describe('two replicas (separate processes) sharing Redis through TOKEN_CACHE_UR
     const { token, dpop } = await dpopCall(issuer, key, host);
     const call = (r: RunningApp) =>
       request(r.url).get('/internal/data').set('Host', host).set('Authorization', `DPoP ${token}`).set('DPoP', dpop).timeout(5000);
-    expect((await call(replicas[0])).status).toBe(200);
-    const replay = await call(replicas[1]);
+    const [first, second] = replicas;
+    assert(first && second, 'beforeAll started two replicas');
+    expect((await call(first)).status).toBe(200);
+    const replay = await call(second);
     expect(replay.status).toBe(401);
     expect(replay.headers['www-authenticate']).toContain('error="invalid_dpop_proof", error_description="DPoP proof replayed"');
   });
@@ -79,7 +81,7 @@ describe('two replicas (separate processes) sharing Redis through TOKEN_CACHE_UR
     try {
       const keys = await redis.keys(`${prefix}dpop-jti:*`);
       expect(keys.length).toBeGreaterThan(0);
-      expect(await redis.pttl(keys[0])).toBeGreaterThan(0);
+      expect(await redis.pttl(keys[0]!)).toBeGreaterThan(0); // keys is not empty (asserted above)
     } finally {
       redis.disconnect();
     }

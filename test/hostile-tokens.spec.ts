@@ -56,7 +56,12 @@ interface Case {
 // ---------------------------------------------------------------------------------------------
 
 const now = () => Math.floor(Date.now() / 1000);
-const segs = (token: string) => token.split('.');
+/** The three segments of a compact JWS (the issuer's own tokens). */
+const segs = (token: string): [string, string, string] => {
+  const parts = token.split('.');
+  if (parts.length !== 3) throw new Error(`Not a compact JWS: ${token}`);
+  return parts as [string, string, string];
+};
 const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
 /** Claims JSON with one member written verbatim (numbers JSON.stringify cannot produce, e.g. 1e400). */
 const claimsJsonWith = (issuer: TestIssuer, name: string, rawValue: string) => {
@@ -65,7 +70,7 @@ const claimsJsonWith = (issuer: TestIssuer, name: string, rawValue: string) => {
   return JSON.stringify(claims).replace(/}$/, `,"${name}":${rawValue}}`);
 };
 const rsHeader = (issuer: TestIssuer, extra: Record<string, unknown> = {}) =>
-  b64({ alg: 'RS256', typ: 'JWT', kid: issuer.keys[0].kid, ...extra });
+  b64({ alg: 'RS256', typ: 'JWT', kid: issuer.signingKey.kid, ...extra });
 /** Replaces the character at `index` with a different base64url character. */
 const flipChar = (s: string, index: number) => s.slice(0, index) + (s[index] === 'A' ? 'B' : 'A') + s.slice(index + 1);
 /** Rewrites the three segments of a valid token. */
@@ -73,7 +78,7 @@ const edit = (issuer: TestIssuer, f: (h: string, p: string, s: string) => string
   const [h, p, s] = segs(issuer.sign());
   return f(h, p, s);
 };
-const publicJwk = (i: TestIssuer) => i.keys[0].publicKey.export({ format: 'jwk' }) as { n: string; e: string; kty: string };
+const publicJwk = (i: TestIssuer) => i.signingKey.publicKey.export({ format: 'jwk' }) as { n: string; e: string; kty: string };
 
 // ---------------------------------------------------------------------------------------------
 // Case tables, one per family
@@ -88,32 +93,32 @@ const algNone: Case[] = [
   })),
   ...['none', 'None', 'NONE', 'nOnE'].map((alg) => ({
     name: `a token with alg "${alg}", the issuer's kid and a junk signature`,
-    token: (i: TestIssuer) => `${b64({ alg, typ: 'JWT', kid: i.keys[0].kid })}.${b64(i.claims())}.${b64('junk')}`,
+    token: (i: TestIssuer) => `${b64({ alg, typ: 'JWT', kid: i.signingKey.kid })}.${b64(i.claims())}.${b64('junk')}`,
     outcome: ALG,
   })),
   {
     name: 'an alg "none" token carrying a known kid and the signature of a valid token',
-    token: (i) => `${b64({ alg: 'none', typ: 'JWT', kid: i.keys[0].kid })}.${b64(i.claims())}.${segs(i.sign())[2]}`,
+    token: (i) => `${b64({ alg: 'none', typ: 'JWT', kid: i.signingKey.kid })}.${b64(i.claims())}.${segs(i.sign())[2]}`,
     outcome: ALG,
   },
   {
     name: 'a genuinely signed token whose header has no alg',
-    token: (i) => i.signSegments(b64({ typ: 'JWT', kid: i.keys[0].kid }), b64(i.claims())),
+    token: (i) => i.signSegments(b64({ typ: 'JWT', kid: i.signingKey.kid }), b64(i.claims())),
     outcome: ALG,
   },
   {
     name: 'a genuinely signed token whose alg is the array ["RS256"]',
-    token: (i) => i.signSegments(b64({ alg: ['RS256'], kid: i.keys[0].kid }), b64(i.claims())),
+    token: (i) => i.signSegments(b64({ alg: ['RS256'], kid: i.signingKey.kid }), b64(i.claims())),
     outcome: ALG,
   },
   {
     name: 'a genuinely RS256-signed token whose alg is spelled "rs256"',
-    token: (i) => i.signSegments(b64({ alg: 'rs256', kid: i.keys[0].kid }), b64(i.claims())),
+    token: (i) => i.signSegments(b64({ alg: 'rs256', kid: i.signingKey.kid }), b64(i.claims())),
     outcome: ALG,
   },
   {
     name: 'a genuinely RS256-signed token whose alg is "RS256 " with a trailing space',
-    token: (i) => i.signSegments(b64({ alg: 'RS256 ', kid: i.keys[0].kid }), b64(i.claims())),
+    token: (i) => i.signSegments(b64({ alg: 'RS256 ', kid: i.signingKey.kid }), b64(i.claims())),
     outcome: ALG,
   },
 ];
@@ -141,12 +146,12 @@ const hmacConfusion: Case[] = [
   },
   {
     name: "an HS512 token whose secret is the public key's DER (SPKI) bytes",
-    token: (i) => i.signHmac(i.keys[0].publicKey.export({ format: 'der', type: 'spki' }), 'HS512'),
+    token: (i) => i.signHmac(i.signingKey.publicKey.export({ format: 'der', type: 'spki' }), 'HS512'),
     outcome: ALG,
   },
   {
     name: "an HS256 token whose secret is the public key's PKCS#1 PEM",
-    token: (i) => i.signHmac(i.keys[0].publicKey.export({ format: 'pem', type: 'pkcs1' }) as string),
+    token: (i) => i.signHmac(i.signingKey.publicKey.export({ format: 'pem', type: 'pkcs1' }) as string),
     outcome: ALG,
   },
 ];
@@ -154,7 +159,7 @@ const hmacConfusion: Case[] = [
 const keysAndAlgorithms: Case[] = [
   {
     name: "a token signed by an attacker's key under the issuer's kid",
-    token: (i, c) => i.sign(i.claims(), { kid: i.keys[0].kid }, c.attacker),
+    token: (i, c) => i.sign(i.claims(), { kid: i.signingKey.kid }, c.attacker),
     outcome: SIGNATURE,
   },
   {
@@ -172,7 +177,7 @@ const keysAndAlgorithms: Case[] = [
   { name: "a PS256 token genuinely signed by the issuer's own key", token: (i) => i.sign(i.claims(), { alg: 'PS256' }), outcome: ALG },
   {
     name: "an ES256 token genuinely signed by an EC key under the issuer's kid",
-    token: (i, c) => i.sign(i.claims(), { kid: i.keys[0].kid }, c.attackerEc),
+    token: (i, c) => i.sign(i.claims(), { kid: i.signingKey.kid }, c.attackerEc),
     outcome: ALG,
   },
   {
@@ -235,7 +240,7 @@ const truncation: Case[] = [
   {
     name: 'a five-segment JWE-shaped token (RSA-OAEP, A256GCM)',
     token: (i) =>
-      [b64({ alg: 'RSA-OAEP', enc: 'A256GCM', kid: i.keys[0].kid }), b64('encrypted-key'), b64('iv'), b64(i.claims()), b64('tag')].join(
+      [b64({ alg: 'RSA-OAEP', enc: 'A256GCM', kid: i.signingKey.kid }), b64('encrypted-key'), b64('iv'), b64(i.claims()), b64('tag')].join(
         '.',
       ),
     outcome: MALFORMED,
@@ -287,12 +292,12 @@ const malformed: Case[] = [
   },
   {
     name: 'a signed token whose header is truncated JSON',
-    token: (i) => i.signSegments(b64(`{"alg":"RS256","kid":"${i.keys[0].kid}"`), b64(i.claims())),
+    token: (i) => i.signSegments(b64(`{"alg":"RS256","kid":"${i.signingKey.kid}"`), b64(i.claims())),
     outcome: MALFORMED_HEADER,
   },
   {
     name: 'a signed token whose header is a JSON array',
-    token: (i) => i.signSegments(b64([{ alg: 'RS256', kid: i.keys[0].kid }]), b64(i.claims())),
+    token: (i) => i.signSegments(b64([{ alg: 'RS256', kid: i.signingKey.kid }]), b64(i.claims())),
     outcome: MALFORMED_HEADER,
   },
   {
@@ -529,7 +534,7 @@ const headerInjection: Case[] = [
   },
   {
     name: "a token whose jku points at the attacker's JWKS under the issuer's kid",
-    token: (i, c) => i.sign(i.claims(), { jku: c.attackerHost.jwksUri, kid: i.keys[0].kid }, c.attacker),
+    token: (i, c) => i.sign(i.claims(), { jku: c.attackerHost.jwksUri, kid: i.signingKey.kid }, c.attacker),
     outcome: headerParam('jku'),
   },
   {
@@ -615,13 +620,13 @@ const kidTricks: Case[] = [
   },
   {
     name: 'a genuinely signed token whose kid is an array holding the real kid',
-    token: (i) => i.sign(i.claims(), { kid: [i.keys[0].kid] }),
+    token: (i) => i.sign(i.claims(), { kid: [i.signingKey.kid] }),
     outcome: INVALID_KID,
   },
   { name: 'a genuinely signed token whose kid is null', token: (i) => i.sign(i.claims(), { kid: null }), outcome: INVALID_KID },
   {
     name: 'a genuinely signed token whose kid is the real kid followed by a null byte',
-    token: (i) => i.sign(i.claims(), { kid: `${i.keys[0].kid}\u0000` }),
+    token: (i) => i.sign(i.claims(), { kid: `${i.signingKey.kid}\u0000` }),
     outcome: UNKNOWN_KID,
   },
   {
@@ -641,12 +646,12 @@ const kidTricks: Case[] = [
   },
   {
     name: 'a genuinely signed token whose kid is the real kid in upper case',
-    token: (i) => i.sign(i.claims(), { kid: i.keys[0].kid.toUpperCase() }),
+    token: (i) => i.sign(i.claims(), { kid: i.signingKey.kid.toUpperCase() }),
     outcome: UNKNOWN_KID,
   },
   {
     name: 'a genuinely signed token whose kid carries CRLF and a header line',
-    token: (i) => i.sign(i.claims(), { kid: `${i.keys[0].kid}\r\nX-Injected: yes` }),
+    token: (i) => i.sign(i.claims(), { kid: `${i.signingKey.kid}\r\nX-Injected: yes` }),
     outcome: UNKNOWN_KID,
   },
 ];

@@ -68,12 +68,12 @@ const schemes: Case[] = [
   { name: 'a valid token under the uppercase scheme "BEARER"', authorization: (i) => `BEARER ${i.sign()}`, outcome: accepted },
   {
     name: 'an alg "none" token under the lowercase scheme "bearer"',
-    authorization: (i) => `bearer ${b64({ alg: 'none', kid: i.keys[0].kid })}.${b64(i.claims())}.${b64('x')}`,
+    authorization: (i) => `bearer ${b64({ alg: 'none', kid: i.signingKey.kid })}.${b64(i.claims())}.${b64('x')}`,
     outcome: invalidToken('Unexpected signing algorithm'),
   },
   {
     name: 'a forged token under the uppercase scheme "BEARER"',
-    authorization: (i) => `BEARER ${i.sign(i.claims(), { kid: i.keys[0].kid }, attacker)}`,
+    authorization: (i) => `BEARER ${i.sign(i.claims(), { kid: i.signingKey.kid }, attacker)}`,
     outcome: invalidToken('Invalid signature'),
   },
   { name: 'the scheme "Bearer" with no token', authorization: () => 'Bearer', outcome: NOT_ONE_TOKEN },

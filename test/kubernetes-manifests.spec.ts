@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { assert, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from './helpers/built-app.js';
 
 const run = promisify(execFile);
@@ -38,7 +38,7 @@ const ofKind = (docs: Manifest[], kind: string, name?: string) =>
 const one = (docs: Manifest[], kind: string, name = 'nest-m2m') => {
   const found = ofKind(docs, kind, name);
   expect(found, `${kind}/${name}`).toHaveLength(1);
-  return found[0];
+  return found[0]!; // found has one element (asserted above)
 };
 
 describe('deploy/kubernetes, rendered by kubectl kustomize', () => {
@@ -51,7 +51,7 @@ describe('deploy/kubernetes, rendered by kubectl kustomize', () => {
     for (const doc of rendered.get(dir)!) {
       const key = `${doc.apiVersion}/${doc.kind}`;
       const load = MODELS[key];
-      expect(load, `no schema loaded for ${key}`).toBeDefined();
+      assert(load, `no schema loaded for ${key}`);
       const Model = await load();
       expect(() => new Model(doc).validate(), `${key} ${doc.metadata?.name}`).not.toThrow();
     }
@@ -60,7 +60,7 @@ describe('deploy/kubernetes, rendered by kubectl kustomize', () => {
   it('the_validator_refuses_a_mistyped_manifest', async () => {
     const deployment = structuredClone(one(rendered.get('base')!, 'Deployment'));
     deployment.spec.template.spec.containers[0].readinessProbe.httpGet.port = { name: 'http' };
-    const Model = await MODELS['apps/v1/Deployment']();
+    const Model = await MODELS['apps/v1/Deployment']!(); // a key of MODELS above
     expect(() => new Model(deployment).validate()).toThrow();
   });
 

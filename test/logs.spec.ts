@@ -3,6 +3,8 @@ import { AUDIT_API_AUDIENCE, type DevIssuer, DOCUMENTS_API_AUDIENCE, startDevIss
 import { credentials, postToken, secretOf } from '../libs/dev-issuer/test/helpers.js';
 import { freePort, type RunningApp, spawnApp, stopApp, waitForHealth } from './helpers/built-app.js';
 
+/** The last segment of a compact JWS. */
+const signatureOf = (jws: string) => jws.slice(jws.lastIndexOf('.') + 1);
 const JWT = /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}/;
 
 /**
@@ -44,7 +46,7 @@ describe.each(['express', 'fastify'])('production logs on %s', (platform) => {
     const token = caller.body.access_token as string;
     const invalid = `${token.slice(0, -12)}AAAAAAAAAAAA`;
     const garbage = 'not-a-jwt-but-a-secret-0123456789';
-    secrets.push(serviceSecret, secretOf(issuer, 'documents-caller'), token, invalid, garbage, token.split('.')[2], invalid.split('.')[2]);
+    secrets.push(serviceSecret, secretOf(issuer, 'documents-caller'), token, invalid, garbage, signatureOf(token), signatureOf(invalid));
 
     const call = (path: string, init: RequestInit = {}) =>
       fetch(`${app.url}${path}`, init).then(async (r) => {

@@ -124,7 +124,7 @@ describe.each(['express', 'fastify'])(
       expect(sample(text, 'nest_m2m_process_cpu_user_seconds_total')).toBeGreaterThan(0);
       expect(text).toContain('nest_m2m_nodejs_eventloop_lag_seconds');
       const names = [...text.matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]);
-      expect(names.every((n) => n.startsWith('nest_m2m_'))).toBe(true);
+      expect(names.every((n) => n?.startsWith('nest_m2m_'))).toBe(true);
     });
 
     it('metrics_and_health_are_public', async () => {

@@ -30,7 +30,8 @@ function routesOf(app: INestApplication): Route[] {
         .map((p) => p.replace(/^\/|\/$/g, ''))
         .filter(Boolean)
         .join('/')}`.replace(/:(\w+)/g, '{$1}');
-      const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as number].toLowerCase();
+      const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as number]?.toLowerCase();
+      if (method === undefined) throw new Error(`${metatype.name}.${key} has a path but no HTTP method`);
       const isPublic = reflector.getAllAndOverride<boolean | undefined>(PUBLIC_METADATA, [handler, metatype]) === true;
       const scopes = [...new Set(reflector.getAllAndMerge<string[]>(SCOPES_METADATA, [handler, metatype]) ?? [])];
       routes.push({ method, path, public: isPublic, scopes });

@@ -26,11 +26,12 @@ function importsOf(lib: string): { static: Set<string>; dynamic: Set<string> } {
   for (const file of files(join(ROOT, 'libs', lib, 'dist'), '.js')) {
     const code = readFileSync(file, 'utf8');
     for (const m of code.matchAll(/^\s*(?:import|export)\b[^'"]*?\bfrom\s*['"]([^'"]+)['"]|^\s*import\s*['"]([^'"]+)['"]/gm)) {
-      const spec = m[1] ?? m[2];
+      const spec = (m[1] ?? m[2])!; // one of the two alternatives matched, and each has one group
       if (!spec.startsWith('.') && !builtins.has(spec)) result.static.add(packageOf(spec));
     }
     for (const m of code.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)) {
-      if (!m[1].startsWith('.') && !builtins.has(m[1])) result.dynamic.add(packageOf(m[1]));
+      const spec = m[1]!; // the pattern's one group
+      if (!spec.startsWith('.') && !builtins.has(spec)) result.dynamic.add(packageOf(spec));
     }
   }
   return result;
@@ -83,7 +84,7 @@ describe('package boundaries (compiled output, as installed by users)', () => {
       const other = lib === 'auth' ? 'dev-issuer' : 'auth';
       for (const file of [...files(join(ROOT, 'libs', lib, 'src'), '.ts'), ...files(join(ROOT, 'libs', lib, 'test'), '.ts')]) {
         for (const m of readFileSync(file, 'utf8').matchAll(/\bfrom\s*['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)) {
-          const spec = m[1] ?? m[2];
+          const spec = (m[1] ?? m[2])!; // one of the two alternatives matched, and each has one group
           // Relative imports stay inside the library's own folder; bare ones never name the other library.
           const escapes = spec.startsWith('.') && !resolve(dirname(file), spec).startsWith(join(ROOT, 'libs', lib) + sep);
           if (escapes || spec.startsWith(`@nest-m2m/${other}`)) offending.push(`${file}: ${spec}`);
@@ -97,7 +98,7 @@ describe('package boundaries (compiled output, as installed by users)', () => {
     const offending: string[] = [];
     for (const file of files(join(ROOT, 'src'), '.ts')) {
       for (const m of readFileSync(file, 'utf8').matchAll(/\bfrom\s*['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)) {
-        const spec = m[1] ?? m[2];
+        const spec = (m[1] ?? m[2])!; // one of the two alternatives matched, and each has one group
         if (spec.includes('libs/') || /^@nest-m2m\/(auth|dev-issuer)\/(?!m2m$)/.test(spec)) offending.push(`${file}: ${spec}`);
       }
     }

@@ -18,7 +18,7 @@ function runtimeStage(): Array<{ op: string; args: string }> {
     .filter((l) => l && !l.startsWith('#'))
     .map((l) => {
       const [op, ...rest] = l.split(/\s+/);
-      return { op: op.toUpperCase(), args: rest.join(' ') };
+      return { op: op!.toUpperCase(), args: rest.join(' ') }; // split() returns at least one element
     });
   const start = all.findIndex((i) => i.op === 'FROM' && /\bAS runtime$/i.test(i.args));
   return all.slice(start);
@@ -57,8 +57,9 @@ describe('the production image, reproduced', () => {
           cpSync(join(ROOT, source), target, { recursive: true });
         }
       } else if (op === 'RUN' && /^npm ci\b/.test(args)) {
-        const [npm, ...flags] = args.split('&&')[0].trim().split(/\s+/);
-        await run(npm, [...flags, '--prefer-offline'], { cwd: dir, env: { ...process.env, NODE_ENV: 'production' } });
+        // split() returns at least one element.
+        const [npm, ...flags] = args.split('&&')[0]!.trim().split(/\s+/);
+        await run(npm!, [...flags, '--prefer-offline'], { cwd: dir, env: { ...process.env, NODE_ENV: 'production' } });
       }
     }
   }, 240_000);
@@ -96,7 +97,7 @@ describe('the production image, reproduced', () => {
     expect(await live.json()).toMatchObject({ status: 'ok' });
     await expect.poll(async () => (await fetch(`${app!.url}/health/ready`)).status, { timeout: 10_000 }).toBe(200);
 
-    const [node, ...check] = execForm(instruction('HEALTHCHECK')[0].args.replace(/^.*?CMD\s+/, ''));
+    const [node, ...check] = execForm(instruction('HEALTHCHECK')[0]?.args.replace(/^.*?CMD\s+/, '') ?? '[]');
     expect(node).toBe('node');
     const port = new URL(app.url).port;
     await expect(run(process.execPath, check, { env: { PORT: port } })).resolves.toBeDefined();

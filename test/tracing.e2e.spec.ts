@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, assert, beforeAll, describe, expect, it } from 'vitest';
 import { AUDIT_API_AUDIENCE, DOCUMENTS_API_AUDIENCE, type DevIssuer, startDevIssuer } from '@nest-m2m/dev-issuer';
 import { devIssuerServiceEnv } from '../src/embedded.js';
 import { freePort, type RunningApp, spawnApp, stopApp, waitForHealth } from './helpers/built-app.js';
@@ -130,7 +130,7 @@ describe.each(['express', 'fastify'])(
 
       // documents → the service's own token request (the first call to the audit API needs one).
       const [tokenRequest] = inTrace('m2m.token.request');
-      expect(tokenRequest, JSON.stringify(trace.map((s) => s.name))).toBeDefined();
+      assert(tokenRequest, `no m2m.token.request span in ${JSON.stringify(trace.map((s) => s.name))}`);
       expect(tokenRequest.kind).toBe(CLIENT);
       expect(tokenRequest.parentSpanId).toBe(root.spanId);
       expect(tokenRequest.scope).toBe('@nest-m2m/auth');
@@ -142,11 +142,13 @@ describe.each(['express', 'fastify'])(
       // documents → audit: the sibling call, and the audit API's own server span as its child
       // (traceparent crossed the HTTP hop), with the token verification inside it.
       const [siblingCall] = inTrace('POST audit');
+      assert(siblingCall, 'no POST audit span in the trace');
       expect(siblingCall.kind).toBe(CLIENT);
       expect(siblingCall.parentSpanId).toBe(root.spanId);
       expect(attr(siblingCall, 'url.full')).toBe(`${app!.url}/internal/audit-events`);
       expect(attr(siblingCall, 'http.response.status_code')).toBe(201);
       const [auditServer] = inTrace('POST /internal/audit-events');
+      assert(auditServer, 'no POST /internal/audit-events span in the trace');
       expect(auditServer.parentSpanId).toBe(siblingCall.spanId);
       // The audit API verifies the service's new token in full; the caller's token, verified by the
       // PUT, is a verified-token cache hit on the DELETE (no span: hits cost microseconds).

@@ -26,7 +26,7 @@ export class ServerSpanMiddleware implements NestMiddleware {
       next();
       return;
     }
-    const path = (req.originalUrl ?? req.url ?? '/').split('?')[0];
+    const path = (req.originalUrl ?? req.url ?? '/').split('?')[0]!; // split() returns at least one element
     // Probes and scrapes (every few seconds per replica) are not traced, as they are not logged.
     if (UNTRACED.test(path)) {
       next();

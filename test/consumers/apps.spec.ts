@@ -165,6 +165,8 @@ describe('consumer apps installing the packed @nest-m2m packages', { timeout: 30
           const issuerProcess = await spawnApp({}, { cwd: app.dir, command: ['node', 'dist/dev-issuer.js'] });
           processes.push(issuerProcess);
           issuer = JSON.parse(await firstLine(issuerProcess)) as IssuerInfo;
+          const serviceSecret = issuer.secrets['nest-m2m-service'];
+          if (serviceSecret === undefined) throw new Error('The dev issuer printed no secret for nest-m2m-service');
           server = await spawnApp(
             {
               PORT: String(await freePort()),
@@ -174,7 +176,7 @@ describe('consumer apps installing the packed @nest-m2m packages', { timeout: 30
               DOCUMENTS_AUDIENCE: issuer.documentsAudience,
               AUDIT_AUDIENCE: issuer.auditAudience,
               M2M_CLIENT_ID: 'nest-m2m-service',
-              M2M_CLIENT_SECRET: issuer.secrets['nest-m2m-service'],
+              M2M_CLIENT_SECRET: serviceSecret,
             },
             { cwd: app.dir, command: ['node', 'dist/main.js'] },
           );

@@ -25,6 +25,7 @@ export interface RunningApp {
 export async function spawnApp(env: Record<string, string>, options: { cwd?: string; command?: string[] } = {}): Promise<RunningApp> {
   const port = env.PORT ?? String(await freePort());
   const [cmd, ...args] = options.command ?? ['node', 'dist/main.js'];
+  if (cmd === undefined) throw new Error('spawnApp: the command is empty');
   const child = spawn(cmd === 'node' ? process.execPath : cmd, args, {
     cwd: options.cwd ?? ROOT,
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: port, ...env },

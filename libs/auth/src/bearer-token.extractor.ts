@@ -29,7 +29,7 @@ function authorizationHeaderCount(req: RequestLike): number {
   let count = 0;
   const raw = req.rawHeaders ?? req.raw?.rawHeaders ?? [];
   // Length first: most header names are not 13 characters, and toLowerCase allocates.
-  for (let i = 0; i < raw.length; i += 2) if (raw[i].length === 13 && raw[i].toLowerCase() === 'authorization') count++;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 13 && raw[i]!.toLowerCase() === 'authorization') count++;
   return count;
 }
 

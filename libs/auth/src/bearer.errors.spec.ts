@@ -17,7 +17,8 @@ function documentedCodes(): Map<string, [string, number, string | undefined]> {
   const source = readFileSync(new URL('./bearer.errors.ts', import.meta.url), 'utf8');
   const rows = new Map<string, [string, number, string | undefined]>();
   for (const [, code, cls, status, oauth] of source.matchAll(/^ \* \| `(ERR_AUTH_\w+)`\s*\| (\w+)\s*\| (\d+)\s*\| ([^|]+?)\s*\|/gm)) {
-    rows.set(code, [cls, Number(status), oauth.startsWith('`') ? oauth.slice(1, -1) : undefined]);
+    // None of the four groups is optional: a match has them all.
+    rows.set(code!, [cls!, Number(status), oauth!.startsWith('`') ? oauth!.slice(1, -1) : undefined]);
   }
   return rows;
 }

@@ -40,9 +40,10 @@ export function checkJws(
   if (parts.length !== 3 || !parts.every((p) => BASE64URL.test(p))) {
     throw new InvalidTokenError('ERR_AUTH_TOKEN_MALFORMED', 'Malformed token');
   }
-  const h = decodeJsonObject(parts[0], 'header');
+  // parts.length is 3 (checked above).
+  const h = decodeJsonObject(parts[0]!, 'header');
   // The claims must be a JSON object too (RFC 7519 §7.2 step 10); jsonwebtoken assumes one.
-  const payload = decodeJsonObject(parts[1], 'payload');
+  const payload = decodeJsonObject(parts[1]!, 'payload');
   // RFC 8725 §3.1 / §2.1: `none`, HMAC with a public key as secret, anything not configured.
   if (typeof h.alg !== 'string' || !algorithms.includes(h.alg)) {
     throw new InvalidTokenError('ERR_AUTH_ALGORITHM_UNEXPECTED', 'Unexpected signing algorithm');

@@ -217,7 +217,7 @@ describe('KeySource', () => {
   it('a_jwks_member_without_alg_is_served_for_the_accepted_algorithms_of_its_type', async () => {
     issuer.behaviour = {
       kind: 'json',
-      body: { keys: [{ ...(issuer.keys[0].publicKey.export({ format: 'jwk' }) as object), kid: 'key-1' }] },
+      body: { keys: [{ ...(issuer.signingKey.publicKey.export({ format: 'jwk' }) as object), kid: 'key-1' }] },
     };
     const keys = source({ algorithms: ['RS256', 'ES256'] });
     await expect(keys.getKey('key-1', 'RS256')).resolves.toMatchObject({ kid: 'key-1', algorithms: ['RS256'] });

@@ -44,12 +44,11 @@ class NarrowedController {
 
 describe('routeRequirements', () => {
   const reflector = new Reflector();
-  const of = (controller: { prototype: object }, method: string) =>
-    routeRequirements(
-      reflector,
-      (controller.prototype as Record<string, () => unknown>)[method],
-      controller as unknown as new () => unknown,
-    );
+  const of = (controller: { prototype: object }, method: string) => {
+    const handler = (controller.prototype as Record<string, (() => unknown) | undefined>)[method];
+    if (handler === undefined) throw new Error(`${method} is not a method of the controller`);
+    return routeRequirements(reflector, handler, controller as unknown as new () => unknown);
+  };
 
   it('class_and_method_scopes_both_apply_each_listed_once', () => {
     expect(of(DocumentsController, 'remove')).toEqual({ public: false, scopes: ['delete:documents', 'read:documents'], audiences: [] });

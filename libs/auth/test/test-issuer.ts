@@ -36,7 +36,7 @@ export function generateTestKey(kid: string = randomUUID(), alg: TestKey['alg'] 
 const keyPool: TestKey[] = [];
 function pooledKey(index: number, kid: string): TestKey {
   while (keyPool.length <= index) keyPool.push(generateTestKey());
-  return { ...keyPool[index], kid };
+  return { ...keyPool[index]!, kid }; // the loop above filled the pool up to index
 }
 
 /** Algorithms `signatureOf` can produce. */
@@ -97,6 +97,13 @@ export class TestIssuer {
     await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
   }
 
+  /** The key that signs by default: the newest (keys[0]). */
+  get signingKey(): TestKey {
+    const key = this.keys[0];
+    if (key === undefined) throw new Error('TestIssuer has no key: keys was emptied');
+    return key;
+  }
+
   /** New signing key first; the old ones stay published unless dropped. */
   rotate(options: { keepOld: boolean }): TestKey {
     const key = this.nextKey(`key-${this.keys.length + 1}-${randomUUID().slice(0, 8)}`);
@@ -128,7 +135,7 @@ export class TestIssuer {
   }
 
   /** Signs with the current key (or `key`), any header and any claims. `undefined` values are removed. */
-  sign(claims: Record<string, unknown> = this.claims(), header: Record<string, unknown> = {}, key: TestKey = this.keys[0]): string {
+  sign(claims: Record<string, unknown> = this.claims(), header: Record<string, unknown> = {}, key: TestKey = this.signingKey): string {
     const h = clean({ alg: key.alg, typ: 'JWT', kid: key.kid, ...header });
     const input = `${b64(h)}.${b64(clean(claims))}`;
     const alg = String(h.alg);
@@ -139,7 +146,7 @@ export class TestIssuer {
 
   /** RFC 8725 §2.1 attack: HMAC "signed" with the public key's PEM as the secret. */
   signHmacWithPublicKey(claims = this.claims(), alg = 'HS256'): string {
-    const key = this.keys[0];
+    const key = this.signingKey;
     const input = `${b64({ alg, typ: 'JWT', kid: key.kid })}.${b64(claims)}`;
     const secret = key.publicKey.export({ format: 'pem', type: 'spki' });
     const sig = createHmac(`sha${alg.slice(2)}`, secret)
@@ -159,7 +166,7 @@ export class TestIssuer {
   }
 
   /** Base64url signature of any signing input by `key` under `alg` (RS256/384/512, PS256, ES256). */
-  signatureOf(input: string, alg = 'RS256', key: TestKey = this.keys[0]): string {
+  signatureOf(input: string, alg = 'RS256', key: TestKey = this.signingKey): string {
     let signature: Buffer;
     if (/^RS(256|384|512)$/.test(alg)) {
       signature = createSign(`sha${alg.slice(2)}`)
@@ -179,7 +186,7 @@ export class TestIssuer {
    * A token from raw, already-encoded segments, genuinely signed by `key` under `alg`: headers and
    * payloads that no JSON encoder would produce (not JSON, arrays, `1e400`…) with a valid signature.
    */
-  signSegments(headerSegment: string, payloadSegment: string, alg = 'RS256', key: TestKey = this.keys[0]): string {
+  signSegments(headerSegment: string, payloadSegment: string, alg = 'RS256', key: TestKey = this.signingKey): string {
     const input = `${headerSegment}.${payloadSegment}`;
     return `${input}.${this.signatureOf(input, alg, key)}`;
   }
@@ -191,7 +198,7 @@ export class TestIssuer {
     claims: Record<string, unknown> = this.claims(),
     header: Record<string, unknown> = {},
   ): string {
-    const input = `${b64(clean({ alg, typ: 'JWT', kid: this.keys[0].kid, ...header }))}.${b64(clean(claims))}`;
+    const input = `${b64(clean({ alg, typ: 'JWT', kid: this.signingKey.kid, ...header }))}.${b64(clean(claims))}`;
     return `${input}.${createHmac(`sha${alg.slice(2)}`, secret)
       .update(input)
       .digest('base64url')}`;

@@ -31,8 +31,8 @@ export class DpopTokenEndpoint {
   async check(req: IncomingMessage): Promise<string | undefined> {
     const values = req.headersDistinct.dpop;
     if (values === undefined) return undefined;
-    if (values.length !== 1 || values[0].includes(',')) throw invalidProof('Only one DPoP proof is allowed');
-    const proof = values[0];
+    const proof = values.length === 1 ? values[0] : undefined;
+    if (proof === undefined || proof.includes(',')) throw invalidProof('Only one DPoP proof is allowed');
     let header: Record<string, unknown>;
     try {
       header = decodeProtectedHeader(proof) as Record<string, unknown>;

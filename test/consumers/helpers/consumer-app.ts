@@ -39,7 +39,7 @@ export function rootVersion(name: string): string {
 /** `~12.4.0` when the service is on 12.5.x: the newest patch of the previous minor. */
 export function previousMinorRange(version: string): string {
   const [major, minor] = version.split('.').map(Number);
-  if (!(minor > 0)) throw new Error(`${version} has no previous minor within its major`);
+  if (minor === undefined || !(minor > 0)) throw new Error(`${version} has no previous minor within its major`);
   return `~${major}.${minor - 1}.0`;
 }
 

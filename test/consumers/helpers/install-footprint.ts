@@ -49,6 +49,7 @@ function reachable(packages: Record<string, LockEntry>, start: string): Set<stri
     if (seen.has(path)) continue;
     seen.add(path);
     const entry = packages[path];
+    if (entry === undefined) throw new Error(`${path} is not in the package-lock.json`);
     for (const name of Object.keys({ ...entry.dependencies, ...entry.optionalDependencies, ...entry.peerDependencies })) {
       const target = resolveIn(packages, path, name);
       if (target) queue.push(target);
@@ -93,6 +94,7 @@ export function installFootprint(lock: PackageLock, packageName: string): Footpr
 export function addedToApp(lock: PackageLock, packageName: string, ignore: string[] = []): number {
   const packages = lock.packages;
   const root = packages[''];
+  if (root === undefined) throw new Error('The package-lock.json has no root package');
   const others = Object.keys({ ...root.dependencies, ...root.devDependencies }).filter(
     (name) => name !== packageName && !ignore.includes(name),
   );

@@ -38,7 +38,7 @@ const MAX_JTI_LENGTH = 256;
 function dpopHeader(req: RequestLike): string {
   const raw = (req as { rawHeaders?: string[] }).rawHeaders ?? req.raw?.rawHeaders ?? [];
   let count = 0;
-  for (let i = 0; i < raw.length; i += 2) if (raw[i].length === 4 && raw[i].toLowerCase() === 'dpop') count++;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'dpop') count++;
   const value = req.headers.dpop;
   // RFC 9449 §4.3 step 1: exactly one DPoP header (Node joins repeated ones with ", ").
   if (count > 1 || Array.isArray(value) || (typeof value === 'string' && value.includes(',')))

@@ -8,7 +8,8 @@ interface RequestLike {
   raw?: { url?: string; method?: string; socket?: { encrypted?: boolean } };
 }
 
-const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value)?.split(',')[0].trim() || undefined;
+// split() returns at least one element.
+const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value)?.split(',')[0]!.trim() || undefined;
 
 /**
  * RFC 9449 §4.3 step 9: the URI that a proof's `htu` must match — scheme, host, port and path of the
