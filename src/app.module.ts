@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { AuditModule } from './audit/audit.module.js';
-import { AuthModule, IssuerDiscovery } from '@nest-m2m/auth';
+import { AuthModule, type Clock, IssuerDiscovery } from '@nest-m2m/auth';
 import { M2MModule } from '@nest-m2m/auth/m2m';
 import { AUDIT_SIBLING } from './audit/http-audit.recorder.js';
 import type { AppConfig } from './config/app-config.js';
@@ -18,6 +18,8 @@ import { TracingModule } from './tracing/tracing.module.js';
 export interface AppModuleOptions {
   /** Values that override process.env (tests, embedded mode). */
   env?: Record<string, string | undefined>;
+  /** The time source of incoming token checks, JWKS freshness and cooldowns, and cached outgoing tokens (tests). Default: the system clock. */
+  clock?: Clock;
 }
 
 @Module({})
@@ -49,6 +51,7 @@ export class AppModule {
             clockToleranceSeconds: config.env.AUTH_CLOCK_TOLERANCE_SECONDS,
             jwksTimeoutMs: config.env.AUTH_JWKS_TIMEOUT_MS,
             jwksCooldownMs: config.env.AUTH_JWKS_COOLDOWN_MS,
+            clock: options.clock,
             realm: config.env.AUTH_REALM,
             m2mOnly: config.env.AUTH_M2M_ONLY,
             allowedClientIds: config.env.AUTH_ALLOWED_CLIENT_IDS,
@@ -65,7 +68,7 @@ export class AppModule {
             },
           }),
         }),
-        ...(config.client ? [m2mModule(config)] : []),
+        ...(config.client ? [m2mModule(config, options.clock)] : []),
         AuditModule.forRoot({ remote: !!config.audit, dpop: config.env.AUDIT_DPOP }),
         DocumentsModule,
         HealthModule,
@@ -78,7 +81,7 @@ export class AppModule {
 }
 
 /** This service's own client-credentials identity, for calls to its siblings (the audit service). */
-function m2mModule(appConfig: AppConfig): DynamicModule {
+function m2mModule(appConfig: AppConfig, clock: Clock | undefined): DynamicModule {
   return M2MModule.forRootAsync({
     inject: [APP_CONFIG, IssuerDiscovery],
     siblingNames: appConfig.audit ? [AUDIT_SIBLING] : [],
@@ -98,6 +101,7 @@ function m2mModule(appConfig: AppConfig): DynamicModule {
         privateKey: client.privateKey,
         requestTimeoutMs: config.env.TOKEN_REQUEST_TIMEOUT_MS,
         refreshBufferSeconds: config.env.TOKEN_REFRESH_BUFFER_SECONDS,
+        clock,
         backgroundRefresh: config.env.TOKEN_BACKGROUND_REFRESH,
         cacheUrl: config.env.TOKEN_CACHE_URL,
         cacheKeyPrefix: config.env.TOKEN_CACHE_KEY_PREFIX,

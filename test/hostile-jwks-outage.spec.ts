@@ -1,8 +1,8 @@
 /**
  * JWKS failures (500, hang, garbage) and recovery against the real AppModule. Each scenario has its own
  * TestIssuer and app so that key-source state never leaks from one to the next. The helper app runs
- * with AUTH_JWKS_COOLDOWN_MS=1000 (AUTH_JWKS_TIMEOUT_MS=500 where set); waits below only step past that
- * cooldown, no assertion depends on how long anything took.
+ * with AUTH_JWKS_COOLDOWN_MS=1000 (AUTH_JWKS_TIMEOUT_MS=500 where set) on the harness's clock;
+ * pastCooldown() steps that clock past the cooldown instead of waiting for it.
  */
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

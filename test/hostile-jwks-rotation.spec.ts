@@ -1,8 +1,8 @@
 /**
  * Key rotation and kid floods against the real AppModule. Each scenario has its own
  * TestIssuer and app so that key-source state never leaks from one to the next. The helper app runs
- * with AUTH_JWKS_COOLDOWN_MS=1000 (AUTH_JWKS_TIMEOUT_MS=500 where set); waits below only step past that
- * cooldown, no assertion depends on how long anything took.
+ * with AUTH_JWKS_COOLDOWN_MS=1000 (AUTH_JWKS_TIMEOUT_MS=500 where set) on the harness's clock;
+ * pastCooldown() steps that clock past the cooldown instead of waiting for it.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { boot, expectHealthy, expectUnknownKid, fresh, type Harness, pastCooldown, shutdown, unknownKid } from './helpers/jwks-harness.js';

@@ -45,6 +45,9 @@ async function until(condition: () => boolean, message: string): Promise<void> {
 
 describe('M2MTokenService against the dev issuer', () => {
   let iss: DevIssuer;
+  /** The issuer's clock, and the service's where a test passes it: real time unless a test sets `frozenAt`. */
+  let frozenAt: number | undefined;
+  const clock = { now: () => frozenAt ?? Date.now() };
   let services: M2MTokenService[] = [];
   let logs: ReturnType<typeof captureLogs>;
 
@@ -64,12 +67,14 @@ describe('M2MTokenService against the dev issuer', () => {
   beforeAll(async () => {
     iss = await startDevIssuer({
       enableTestControls: true,
+      clock,
       config: {
         apis: [
-          // RFC 9068 profile: tokens carry a jti, so a replacement issued within the same second differs.
+          // RFC 9068 profile: tokens carry a jti, so a replacement issued within the same second differs
+          // (a background renewal of a 2 s token can come 0.8 s after the first, in the same second).
           { identifier: AUDIT_API_AUDIENCE, scopes: ['write:audit', 'read:audit'], rbac: true, accessTokenProfile: 'rfc9068' },
           { identifier: DOCUMENTS_API_AUDIENCE, scopes: ['read:documents'], rbac: true },
-          { identifier: SHORT_API, scopes: ['use'], tokenLifetimeSeconds: 2 },
+          { identifier: SHORT_API, scopes: ['use'], tokenLifetimeSeconds: 2, accessTokenProfile: 'rfc9068' },
         ],
         clients: [
           {
@@ -87,6 +92,7 @@ describe('M2MTokenService against the dev issuer', () => {
   });
   afterAll(() => iss.close());
   beforeEach(() => {
+    frozenAt = undefined;
     iss.controls.reset();
     logs = captureLogs();
   });
@@ -124,10 +130,12 @@ describe('M2MTokenService against the dev issuer', () => {
   });
 
   it('a token is renewed once after it expires, and the expiry comes from the token', async () => {
-    const s = service();
+    frozenAt = Math.floor(Date.now() / 1000) * 1000 + 500;
+    const s = service({ clock });
     const first = await s.getToken({ audience: SHORT_API });
-    expect(first.expiresAt.getTime() - Date.now()).toBeLessThanOrEqual(2000);
-    await sleep(first.expiresAt.getTime() - Date.now() + 50);
+    // exp counts whole seconds: 1.5 s from now, where expires_in (2 s) alone would say 2 s.
+    expect(first.expiresAt.getTime()).toBe(frozenAt + 1500);
+    frozenAt = first.expiresAt.getTime() + 1;
     const second = await Promise.all(Array.from({ length: 20 }, () => s.getToken({ audience: SHORT_API })));
     expect(second[0]!.accessToken).not.toBe(first.accessToken);
     expect(tokenRequests()).toBe(2);
@@ -207,10 +215,11 @@ describe('M2MTokenService against the dev issuer', () => {
   });
 
   it('with the issuer failing, a token past its refresh point but still valid keeps serving', async () => {
-    const s = service({ maxAttempts: 1 });
+    frozenAt = Math.floor(Date.now() / 1000) * 1000;
+    const s = service({ maxAttempts: 1, clock });
     const first = await s.getToken({ audience: SHORT_API });
-    // Lifetime 1-2 s (exp is in whole seconds): the refresh buffer is at least half of it, so 300 ms before expiry is past the refresh point.
-    await sleep(Math.max(0, first.expiresAt.getTime() - Date.now() - 300));
+    // Lifetime 2 s: the refresh buffer is at least half of it, so 300 ms before expiry is past the refresh point.
+    frozenAt = first.expiresAt.getTime() - 300;
     iss.controls.failNext({ endpoint: 'token', count: 100, status: 503 });
     const during = await Promise.all(Array.from({ length: 10 }, () => s.getToken({ audience: SHORT_API })));
     expect(during.every((t) => t.accessToken === first.accessToken)).toBe(true);

@@ -1,10 +1,11 @@
 import type { INestApplication } from '@nestjs/common';
+import type { Clock } from '@nest-m2m/auth';
 import { afterAll, beforeAll } from 'vitest';
 import { createApp } from '../../src/bootstrap.js';
 import { TestIssuer } from '../../libs/auth/test/test-issuer.js';
 
 /** Boots the real AppModule against a test issuer, on 127.0.0.1 port 0. */
-export async function startApp(issuer: TestIssuer, env: Record<string, string | undefined> = {}): Promise<INestApplication> {
+export async function startApp(issuer: TestIssuer, env: Record<string, string | undefined> = {}, clock?: Clock): Promise<INestApplication> {
   const app = await createApp(
     {
       env: {
@@ -17,6 +18,7 @@ export async function startApp(issuer: TestIssuer, env: Record<string, string | 
         LOG_LEVEL: 'silent',
         ...env,
       },
+      clock,
     },
     false,
   );

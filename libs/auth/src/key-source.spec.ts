@@ -114,8 +114,7 @@ describe('KeySource', () => {
     issuer.behaviour = { kind: 'status', status: 500 };
     clock += 120_000; // past maxAge: a background refresh is attempted and fails
     await expect(keys.getKey('key-1', 'RS256')).resolves.toBeDefined();
-    await new Promise((r) => setTimeout(r, 50));
-    expect(issuer.jwksFetches).toBe(2);
+    await expect.poll(() => issuer.jwksFetches).toBe(2); // the background refresh reached the issuer
     await expect(keys.getKey('key-1', 'RS256')).resolves.toBeDefined();
   });
 

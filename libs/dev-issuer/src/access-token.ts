@@ -24,8 +24,8 @@ export interface AccessTokenRequest {
  * - 'rfc9068': header `typ: at+jwt`; `client_id` in place of `azp`, a `jti`, no `gty`.
  * Both: `permissions` with RBAC, `org_id` (and `org_name` when enabled) for an organization.
  */
-export async function signAccessToken(keys: SigningKeys, issuer: string, request: AccessTokenRequest): Promise<string> {
-  const iat = Math.floor(Date.now() / 1000);
+export async function signAccessToken(keys: SigningKeys, issuer: string, request: AccessTokenRequest, nowMs: number): Promise<string> {
+  const iat = Math.floor(nowMs / 1000);
   const rfc9068 = request.api?.accessTokenProfile === 'rfc9068';
   const claims: Record<string, unknown> = {
     iss: issuer,

@@ -2,6 +2,7 @@ import { decodeJwt, errors, jwtVerify } from 'jose';
 import { CLIENT_ASSERTION_ALGORITHMS } from './config.js';
 import { invalidClient } from './errors.js';
 import type { RegisteredClient, Registry } from './registry.js';
+import type { DevIssuerClock } from './types.js';
 
 /** RFC 7523 §2.2: the only client assertion type we accept. */
 export const JWT_BEARER_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -29,6 +30,7 @@ export class ClientAssertionVerifier {
   constructor(
     private readonly registry: Registry,
     private readonly audiences: string[],
+    private readonly clock: DevIssuerClock,
   ) {}
 
   async verify(assertion: string, bodyClientId: string | undefined): Promise<RegisteredClient> {
@@ -64,12 +66,13 @@ export class ClientAssertionVerifier {
         audience: this.audiences,
         requiredClaims: ['exp', 'jti'],
         clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        currentDate: new Date(this.clock.now()),
       }));
     } catch (error) {
       throw invalidClient(describe(error));
     }
 
-    const now = Math.floor(Date.now() / 1000);
+    const now = Math.floor(this.clock.now() / 1000);
     // jose checks nbf against the tolerance but takes any iat; Auth0 allows the same 10 s for both.
     if (typeof payload.iat === 'number' && payload.iat > now + CLOCK_TOLERANCE_SECONDS) {
       throw invalidClient(`client_assertion iat is more than ${CLOCK_TOLERANCE_SECONDS} seconds in the future`);

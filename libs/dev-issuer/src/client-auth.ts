@@ -3,6 +3,7 @@ import { accessDenied, BASIC_CHALLENGE, invalidClient, invalidRequest } from './
 import { ClientAssertionVerifier, JWT_BEARER_ASSERTION_TYPE } from './client-assertion.js';
 import { single, type RequestParams } from './request-params.js';
 import type { ClientAuthMethod, RegisteredClient, Registry } from './registry.js';
+import type { DevIssuerClock } from './types.js';
 
 export interface AuthenticatedClient {
   client: RegisteredClient;
@@ -43,8 +44,9 @@ export class ClientAuthenticator {
   constructor(
     private readonly registry: Registry,
     assertionAudiences: string[],
+    clock: DevIssuerClock,
   ) {
-    this.assertions = new ClientAssertionVerifier(registry, assertionAudiences);
+    this.assertions = new ClientAssertionVerifier(registry, assertionAudiences, clock);
   }
 
   /** The client id the request claims, unverified: only for per-client counters. */

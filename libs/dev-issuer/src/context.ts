@@ -7,7 +7,7 @@ import type { SigningKeys } from './keys.js';
 import type { Quotas } from './quota.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { Registry } from './registry.js';
-import type { DevIssuerLogger } from './types.js';
+import type { DevIssuerClock, DevIssuerLogger } from './types.js';
 
 /** Everything an endpoint handler needs, built once per issuer by the server. */
 export interface IssuerContext {
@@ -27,6 +27,7 @@ export interface IssuerContext {
   /** DPoP proofs on token requests (RFC 9449 §5). */
   dpop: DpopTokenEndpoint;
   logger?: DevIssuerLogger;
+  clock: DevIssuerClock;
   /** Applies any injected fault; true when it answered (or hung) the request itself. */
   runFaults(endpoint: FaultEndpoint, res: ServerResponse, headers?: Record<string, string>): Promise<boolean>;
 }

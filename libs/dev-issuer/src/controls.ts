@@ -16,7 +16,7 @@ export function createControls(ctx: IssuerContext): DevIssuerControls {
       const api = ctx.registry.apis.get(audience);
       const scopes = ctx.registry.clients.get(clientId)?.grantFor(audience)?.scopes ?? [];
       const lifetimeSeconds = expiresIn ?? api?.tokenLifetimeSeconds ?? ctx.defaultLifetimeSeconds;
-      return signAccessToken(ctx.keys, ctx.issuer, { clientId, audience, scopes, lifetimeSeconds, api, claims, header });
+      return signAccessToken(ctx.keys, ctx.issuer, { clientId, audience, scopes, lifetimeSeconds, api, claims, header }, ctx.clock.now());
     },
     failNext: (fault) => ctx.faults.failNext(fault),
     setDelay: (endpoint, ms) => ctx.faults.setDelay(endpoint, ms),

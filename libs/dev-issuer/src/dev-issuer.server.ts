@@ -36,6 +36,8 @@ function assertStartable(options: DevIssuerOptions): void {
   // The issuer mints tokens for whoever reaches it, so it never listens beyond this machine.
   const host = options.host ?? '127.0.0.1';
   if (!isLoopback(host)) throw new Error(`The dev issuer only listens on loopback addresses (127.0.0.0/8, ::1, localhost), not "${host}"`);
+  if (options.clock !== undefined && typeof options.clock?.now !== 'function')
+    throw new TypeError("'clock' must have a now() method returning epoch milliseconds");
   const lifetime = options.tokenLifetimeSeconds;
   if (lifetime !== undefined && (!Number.isInteger(lifetime) || lifetime <= 0)) {
     throw new TypeError(`tokenLifetimeSeconds must be a positive integer, got ${lifetime}`);
@@ -99,6 +101,7 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
   const issuer = `${url}/`;
   const tokenEndpoint = `${url}/oauth/token`;
   const registry = new Registry(config);
+  const clock = options.clock ?? { now: () => Date.now() };
   const quotaLimits = new Map<string, QuotaLimits>(
     config.clients
       .filter((c) => c.quotaPerHour !== undefined || c.quotaPerDay !== undefined)
@@ -115,14 +118,15 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
     // RFC 7523 §3 item 3: the assertion's audience identifies this server, by issuer or token
     // endpoint. Auth0's SDKs sign `aud` = `https://<domain>/` whatever the transport, so the https
     // form of the issuer is accepted over plain HTTP too.
-    authenticator: new ClientAuthenticator(registry, [...new Set([issuer, url, tokenEndpoint, `https://${authority}/`])]),
+    authenticator: new ClientAuthenticator(registry, [...new Set([issuer, url, tokenEndpoint, `https://${authority}/`])], clock),
     faults: new Faults(),
     quotas: new Quotas(quotaLimits),
     rateLimiter,
     counters: new Counters(registry.clients.keys()),
     defaultLifetimeSeconds: options.tokenLifetimeSeconds ?? DEFAULT_TOKEN_LIFETIME_SECONDS,
-    dpop: new DpopTokenEndpoint(tokenEndpoint, options.dpopNonces ?? false),
+    dpop: new DpopTokenEndpoint(tokenEndpoint, options.dpopNonces ?? false, clock),
     logger: options.logger,
+    clock,
     runFaults: (endpoint, res, headers) => runFaults(endpoint, res, headers),
   };
   const controls = createControls(ctx);
@@ -140,7 +144,9 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
     // An injected 429 looks like Auth0's rate-limit answer: headers of an empty bucket.
     const retryAfter = Number(plan.failure.headers['Retry-After'] ?? 1);
     const faultHeaders =
-      status === 429 && rateLimiter ? { ...rateLimiter.exhaustedHeaders(retryAfter), ...plan.failure.headers } : plan.failure.headers;
+      status === 429 && rateLimiter
+        ? { ...rateLimiter.exhaustedHeaders(retryAfter, clock.now() / 1000), ...plan.failure.headers }
+        : plan.failure.headers;
     ctx.logger?.warn(`dev issuer: injected fault, ${endpoint} answered ${status}`);
     if (typeof body === 'string') sendText(res, status, body, { ...headers, ...faultHeaders });
     else sendJson(res, status, body, { ...headers, ...faultHeaders });

@@ -2,6 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { calculateJwkThumbprint, compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose';
 import { OAuthError } from './errors.js';
+import type { DevIssuerClock } from './types.js';
 
 /** Proof algorithms the token endpoint accepts (Auth0 documents ES256 for DPoP). */
 export const DPOP_SIGNING_ALGORITHMS = ['ES256'] as const;
@@ -25,6 +26,7 @@ export class DpopTokenEndpoint {
   constructor(
     private readonly tokenEndpoint: string,
     private readonly requireNonce: boolean,
+    private readonly clock: DevIssuerClock,
   ) {}
 
   /** The proof key's thumbprint, or undefined for a request without a `DPoP` header. */
@@ -55,7 +57,7 @@ export class DpopTokenEndpoint {
     const htu = typeof claims.htu === 'string' && URL.canParse(claims.htu) ? new URL(claims.htu) : undefined;
     if (claims.htm !== 'POST' || !htu || `${htu.origin}${htu.pathname}` !== this.tokenEndpoint)
       throw invalidProof('DPoP proof htm or htu mismatch');
-    const now = Date.now() / 1000;
+    const now = this.clock.now() / 1000;
     if (typeof claims.iat !== 'number' || Math.abs(claims.iat - now) > PROOF_WINDOW_SECONDS)
       throw invalidProof('DPoP proof iat outside the accepted window');
     if (typeof claims.jti !== 'string' || claims.jti.length === 0 || claims.jti.length > 256)
@@ -75,7 +77,7 @@ export class DpopTokenEndpoint {
   }
 
   private nonce(offset: number): string {
-    const slot = Math.floor(Date.now() / NONCE_PERIOD_MS) + offset;
+    const slot = Math.floor(this.clock.now() / NONCE_PERIOD_MS) + offset;
     return createHmac('sha256', this.secret).update(String(slot)).digest('base64url').slice(0, 22);
   }
 }

@@ -4,7 +4,7 @@
  */
 export { startDevIssuer } from './dev-issuer.server.js';
 export { DevIssuerTokenError, type GetTokenOptions } from './client-token.js';
-export type { DevIssuer, DevIssuerControls, DevIssuerLogger, DevIssuerOptions, IssueTokenOptions } from './types.js';
+export type { DevIssuer, DevIssuerClock, DevIssuerControls, DevIssuerLogger, DevIssuerOptions, IssueTokenOptions } from './types.js';
 export {
   AUDIT_API_AUDIENCE,
   DEFAULT_APIS,

@@ -100,23 +100,29 @@ async function issue(ctx: IssuerContext, params: RequestParams, authorization: s
   const { api, grant } = grantedApi(ctx, client, requestedAudience(ctx, params));
   const organization = requestedOrganization(ctx, params, client, grant);
 
-  const quota = ctx.quotas.check(client.clientId);
+  const now = ctx.clock.now();
+  const quota = ctx.quotas.check(client.clientId, now / 1000);
   if (quota.exceeded) throw new OAuthError(429, 'too_many_requests', 'Client quota exceeded', quota.headers);
 
   const scopes = [...grant.scopes];
   const lifetimeSeconds = api.tokenLifetimeSeconds ?? ctx.defaultLifetimeSeconds;
   const withOrgName = ctx.registry.config.tenant?.allowOrganizationNameInAuthenticationApi === true;
-  const accessToken = await signAccessToken(ctx.keys, ctx.issuer, {
-    clientId: client.clientId,
-    audience: api.identifier,
-    scopes,
-    lifetimeSeconds,
-    api,
-    organization,
-    withOrgName,
-    claims: jkt ? { cnf: { jkt } } : undefined,
-  });
-  const headers = ctx.quotas.consume(client.clientId);
+  const accessToken = await signAccessToken(
+    ctx.keys,
+    ctx.issuer,
+    {
+      clientId: client.clientId,
+      audience: api.identifier,
+      scopes,
+      lifetimeSeconds,
+      api,
+      organization,
+      withOrgName,
+      claims: jkt ? { cnf: { jkt } } : undefined,
+    },
+    now,
+  );
+  const headers = ctx.quotas.consume(client.clientId, now / 1000);
   ctx.counters.increment('tokensIssued');
   const scope = responseScope(params, scopes);
   const body = { access_token: accessToken, ...(scope !== undefined ? { scope } : {}), expires_in: lifetimeSeconds, token_type: 'Bearer' };
@@ -142,7 +148,7 @@ export async function handleTokenRequest(ctx: IssuerContext, req: IncomingMessag
   if (await ctx.runFaults('token', res, NO_STORE)) return;
   let rateLimitHeaders: Record<string, string> = {};
   try {
-    rateLimitHeaders = ctx.rateLimiter?.take() ?? {};
+    rateLimitHeaders = ctx.rateLimiter?.take(ctx.clock.now() / 1000) ?? {};
     if (params instanceof OAuthError) throw params;
     // RFC 9449 §5: a valid DPoP proof binds the token to its key (dpop.ts).
     const jkt = await ctx.dpop.check(req);

@@ -11,6 +11,17 @@ export interface DevIssuerLogger {
   warn(msg: string): void;
 }
 
+/**
+ * The issuer's time source: tokens' `iat`/`exp`, the rate limit and its `X-RateLimit-Reset`, client
+ * quotas (their UTC hour and day), DPoP proof windows and nonces, client-assertion lifetimes. Pass
+ * one to test time-dependent behaviour without waiting; injected delays still run on real time.
+ * Same shape as `@nest-m2m/auth`'s `Clock`.
+ */
+export interface DevIssuerClock {
+  /** Milliseconds since the epoch, like `Date.now()`. */
+  now(): number;
+}
+
 export interface DevIssuerOptions {
   /** Loopback only: the issuer hands out tokens to anyone who can reach it. Default '127.0.0.1'. */
   host?: string;
@@ -40,6 +51,8 @@ export interface DevIssuerOptions {
   /** Start even when NODE_ENV is 'production'. Default false. */
   allowProduction?: boolean;
   logger?: DevIssuerLogger;
+  /** Default: the system clock (`Date.now()`). */
+  clock?: DevIssuerClock;
   /** DPoP proofs at /oauth/token must carry the server's nonce (RFC 9449 §8): `400 use_dpop_nonce` first. Default false. */
   dpopNonces?: boolean;
 }

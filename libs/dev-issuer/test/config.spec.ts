@@ -168,6 +168,10 @@ describe('dev issuer start-up guards', () => {
   it('refuses a token lifetime that is not a positive integer', async () => {
     await expect(startDevIssuer({ tokenLifetimeSeconds: 0 })).rejects.toThrow(TypeError);
   });
+
+  it('refuses a clock without now()', async () => {
+    await expect(startDevIssuer({ clock: {} as never })).rejects.toThrow("'clock' must have a now() method");
+  });
 });
 
 describe('dev issuer state file', () => {

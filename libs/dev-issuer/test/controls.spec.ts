@@ -1,24 +1,44 @@
-import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AUDIT_API_AUDIENCE, DEFAULT_DEV_ISSUER_CONFIG, DOCUMENTS_API_AUDIENCE, startDevIssuer, type DevIssuer } from '../src/index.js';
 import { credentials, postToken } from './helpers.js';
 
 let issuer: DevIssuer;
+/** The issuer's clock, frozen at the real time when each test starts (tokens stay valid for jose); tests may set it. */
+let now = Date.now();
 beforeAll(async () => {
   const config = structuredClone(DEFAULT_DEV_ISSUER_CONFIG);
   config.clients.find((c) => c.clientId === 'auditor')!.quotaPerHour = 3;
-  issuer = await startDevIssuer({ config, enableTestControls: true });
+  issuer = await startDevIssuer({ config, enableTestControls: true, clock: { now: () => now } });
 });
 afterAll(() => issuer.close());
-beforeEach(() => issuer.controls.reset());
+beforeEach(() => {
+  now = Date.now();
+  issuer.controls.reset();
+});
 
 const documentsToken = () => postToken(issuer, credentials(issuer, 'documents-caller', DOCUMENTS_API_AUDIENCE));
 
+/** Only for lower bounds of injected delays (a real timer never ends early), never for upper bounds. */
 async function timed<T>(work: () => Promise<T>): Promise<{ result: T; ms: number }> {
   const start = performance.now();
   const result = await work();
   return { result, ms: performance.now() - start };
 }
+
+/** `promise`, and whether it has settled yet. */
+function tracked<T>(promise: Promise<T>): { promise: Promise<T>; settled: () => boolean } {
+  let settled = false;
+  const observed = promise.finally(() => (settled = true));
+  return { promise: observed, settled: () => settled };
+}
+
+/** Resolves once `issuer` has read a token request of `clientId` (and so applied its fault plan). */
+const tokenRequestRead = (of: DevIssuer, clientId = 'documents-caller') =>
+  expect.poll(() => of.controls.counters().tokenRequestsByClient[clientId] ?? 0).toBe(1);
+
+/** A delay that outlasts the test timeout: if it is not skipped or removed, the test fails by timing out. */
+const FOREVER_MS = 600_000;
 
 async function control(path: string, body?: unknown, method = body === undefined ? 'GET' : 'POST') {
   const response = await fetch(`${issuer.url}/__test/${path}`, {
@@ -52,7 +72,7 @@ describe('dev issuer fault injection', () => {
     });
     expect(headers.get('x-ratelimit-limit')).toBe('100');
     expect(headers.get('x-ratelimit-remaining')).toBe('0');
-    expect(Math.abs(Number(headers.get('x-ratelimit-reset')) - (Date.now() / 1000 + 7))).toBeLessThan(5);
+    expect(headers.get('x-ratelimit-reset')).toBe(String(Math.ceil(now / 1000 + 7)));
   });
 
   it('serves queued faults in the order they were queued, with custom bodies', async () => {
@@ -83,12 +103,23 @@ describe('dev issuer fault injection', () => {
   });
 
   it('delays the next request and then answers it normally', async () => {
-    issuer.controls.failNext({ endpoint: 'token', delayMs: 500 });
+    issuer.controls.failNext({ endpoint: 'token', delayMs: 300 });
     const slow = await timed(documentsToken);
     expect(slow.result.status).toBe(200);
-    expect(slow.ms).toBeGreaterThanOrEqual(490);
-    const fast = await timed(documentsToken);
-    expect(fast.ms).toBeLessThan(400);
+    expect(slow.ms).toBeGreaterThanOrEqual(290);
+  });
+
+  it('delays only the next request: the one after it answers while the delayed one still waits', async () => {
+    const local = await startDevIssuer();
+    try {
+      local.controls.failNext({ endpoint: 'token', delayMs: FOREVER_MS });
+      const delayed = tracked(postToken(local, credentials(local, 'documents-caller', DOCUMENTS_API_AUDIENCE)).catch(() => 'failed'));
+      await tokenRequestRead(local);
+      expect((await postToken(local, credentials(local, 'documents-caller', DOCUMENTS_API_AUDIENCE))).status).toBe(200);
+      expect(delayed.settled()).toBe(false);
+    } finally {
+      await local.close();
+    }
   });
 
   it('delays a failure when status and delayMs are both given', async () => {
@@ -99,19 +130,18 @@ describe('dev issuer fault injection', () => {
   });
 
   it('keeps a persistent delay until it is set to zero', async () => {
-    issuer.controls.setDelay('jwks', 400);
-    for (let i = 0; i < 2; i++) expect((await timed(() => fetch(issuer.jwksUri))).ms).toBeGreaterThanOrEqual(390);
+    issuer.controls.setDelay('jwks', 300);
+    for (let i = 0; i < 2; i++) expect((await timed(() => fetch(issuer.jwksUri))).ms).toBeGreaterThanOrEqual(290);
+    issuer.controls.setDelay('jwks', FOREVER_MS);
     issuer.controls.setDelay('jwks', 0);
-    expect((await timed(() => fetch(issuer.jwksUri))).ms).toBeLessThan(300);
+    expect((await fetch(issuer.jwksUri)).status).toBe(200);
   });
 
   it('drops queued faults and delays on clearFaults', async () => {
     issuer.controls.failNext({ endpoint: 'token', count: 5, status: 500 });
-    issuer.controls.setDelay('token', 1000);
+    issuer.controls.setDelay('token', FOREVER_MS);
     issuer.controls.clearFaults();
-    const { result, ms } = await timed(documentsToken);
-    expect(result.status).toBe(200);
-    expect(ms).toBeLessThan(500);
+    expect((await documentsToken()).status).toBe(200);
   });
 
   it('rejects a fault that has nothing to do', () => {
@@ -119,28 +149,31 @@ describe('dev issuer fault injection', () => {
     expect(() => issuer.controls.failNext({ endpoint: 'nope' as 'token', status: 500 })).toThrow(/endpoint/);
   });
 
-  it('hangs a request so a client with a short timeout gives up, then serves the next one', async () => {
+  it('hangs a request, serving the next one meanwhile, until the client gives up', async () => {
     issuer.controls.failNext({ endpoint: 'token', hang: true });
-    const hung = await timed(() =>
+    const giveUp = new AbortController();
+    const hung = tracked(
       fetch(issuer.tokenEndpoint, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify(credentials(issuer, 'documents-caller', DOCUMENTS_API_AUDIENCE)),
-        signal: AbortSignal.timeout(200),
+        signal: giveUp.signal,
       }).then(
         () => 'answered',
         (error: unknown) => (error as Error).name,
       ),
     );
-    expect(hung.result).toBe('TimeoutError');
-    expect(hung.ms).toBeLessThan(1000);
+    await tokenRequestRead(issuer);
     expect((await documentsToken()).status).toBe(200);
+    expect(hung.settled()).toBe(false);
+    giveUp.abort();
+    expect(await hung.promise).toBe('AbortError');
   });
 
-  it('closes promptly while requests hang or wait on a delay', async () => {
+  it('closes at once while requests hang or wait on a delay', async () => {
     const local = await startDevIssuer();
     local.controls.failNext({ endpoint: 'jwks', hang: true });
-    local.controls.failNext({ endpoint: 'token', delayMs: 60_000 });
+    local.controls.failNext({ endpoint: 'token', delayMs: FOREVER_MS });
     const hanging = fetch(local.jwksUri).then(
       () => 'answered',
       () => 'failed',
@@ -149,31 +182,36 @@ describe('dev issuer fault injection', () => {
       () => 'answered',
       () => 'failed',
     );
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const { ms } = await timed(() => local.close());
-    expect(ms).toBeLessThan(1000);
+    await tokenRequestRead(local);
+    await expect.poll(() => local.controls.counters().jwksFetches).toBe(1);
+    // Waiting for the delay instead would outlast the test timeout.
+    await local.close();
     expect(await hanging).toBe('failed');
     expect(await delayed).toBe('failed');
   });
 });
 
 describe('dev issuer client quota', () => {
-  it('sends Auth0 quota headers that count down, then refuses with 429 too_many_requests', async () => {
+  it('sends Auth0 quota headers that count down, then refuses with 429 too_many_requests until the next UTC hour', async () => {
+    now = Date.UTC(2030, 0, 1, 10, 20, 0);
     issuer.controls.setQuota('documents-caller', 2);
     const first = await documentsToken();
     expect(first.status).toBe(200);
-    // UTC clock-hour bucket: it resets at the next full hour, not an hour after the first token.
-    const toNextHour = 3600 - (Math.floor(Date.now() / 1000) % 3600);
-    const t = Number(/^b=per_hour;q=2;r=1;t=(\d+)$/.exec(first.headers.get('auth0-client-quota-limit') ?? '')?.[1]);
-    expect(Math.abs(t - toNextHour)).toBeLessThan(5);
+    // UTC clock-hour bucket: it resets at the next full hour (11:00, 40 minutes on), not an hour after the first token.
+    expect(first.headers.get('auth0-client-quota-limit')).toBe('b=per_hour;q=2;r=1;t=2400');
+    now += 60_000;
     const second = await documentsToken();
-    expect(second.headers.get('auth0-client-quota-limit')).toMatch(/^b=per_hour;q=2;r=0;t=\d+$/);
+    expect(second.headers.get('auth0-client-quota-limit')).toBe('b=per_hour;q=2;r=0;t=2340');
     const refused = await documentsToken();
     expect(refused.status).toBe(429);
     expect(refused.body).toEqual({ error: 'too_many_requests', error_description: 'Client quota exceeded' });
-    expect(refused.headers.get('auth0-client-quota-limit')).toMatch(/^b=per_hour;q=2;r=0;t=\d+$/);
-    expect(Math.abs(Number(refused.headers.get('retry-after')) - toNextHour)).toBeLessThan(5);
+    expect(refused.headers.get('auth0-client-quota-limit')).toBe('b=per_hour;q=2;r=0;t=2340');
+    expect(refused.headers.get('retry-after')).toBe('2340');
     expect(refused.headers.get('cache-control')).toBe('no-store');
+    now = Date.UTC(2030, 0, 1, 11, 0, 0);
+    const nextHour = await documentsToken();
+    expect(nextHour.status).toBe(200);
+    expect(nextHour.headers.get('auth0-client-quota-limit')).toBe('b=per_hour;q=2;r=1;t=3600');
   });
 
   it('applies quotaPerHour from the config and restores it on reset', async () => {
@@ -196,6 +234,16 @@ describe('dev issuer client quota', () => {
     const freed = await documentsToken();
     expect(freed.status).toBe(200);
     expect(freed.headers.get('auth0-client-quota-limit')).toBeNull();
+  });
+});
+
+describe('dev issuer clock', () => {
+  it('dates issued and minted tokens by the injected clock', async () => {
+    now = Date.UTC(2030, 0, 1, 10, 20, 0);
+    const issued = decodeJwt((await documentsToken()).body.access_token as string);
+    expect([issued.iat, issued.exp]).toEqual([now / 1000, now / 1000 + 86_400]);
+    const minted = decodeJwt(await issuer.controls.issueToken({ clientId: 'auditor', audience: AUDIT_API_AUDIENCE, expiresIn: 60 }));
+    expect([minted.iat, minted.exp]).toEqual([now / 1000, now / 1000 + 60]);
   });
 });
 
@@ -245,10 +293,11 @@ describe('dev issuer test controls over HTTP', () => {
   });
 
   it('sets delays, quotas and clears faults through /__test/', async () => {
-    expect((await control('delay', { endpoint: 'token', ms: 400 })).status).toBe(204);
-    expect((await timed(documentsToken)).ms).toBeGreaterThanOrEqual(390);
+    expect((await control('delay', { endpoint: 'token', ms: 300 })).status).toBe(204);
+    expect((await timed(documentsToken)).ms).toBeGreaterThanOrEqual(290);
+    expect((await control('delay', { endpoint: 'token', ms: FOREVER_MS })).status).toBe(204);
     expect((await control('clear-faults', {})).status).toBe(204);
-    expect((await timed(documentsToken)).ms).toBeLessThan(300);
+    expect((await documentsToken()).status).toBe(200);
     expect((await control('quota', { clientId: 'documents-caller', quotaPerHour: 0 })).status).toBe(204);
     expect((await documentsToken()).status).toBe(429);
   });
