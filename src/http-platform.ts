@@ -2,7 +2,6 @@ import { HttpException, type INestApplication, type NestApplicationOptions } fro
 import { NestFactory } from '@nestjs/core';
 import { STATUS_CODES } from 'node:http';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { JsonBodyInterceptor } from './json-body.interceptor.js';
 import { REQUEST_ID_HEADER, requestIdOf } from './logging/request-id.js';
 
 export { BODY_LIMIT_BYTES } from './json-body.interceptor.js';
@@ -23,11 +22,9 @@ export async function createNestApplication(
   platform: string | undefined,
   options: NestApplicationOptions,
 ): Promise<INestApplication> {
-  const app = await createOnPlatform(module, platform, { ...options, bodyParser: false });
-  // Bodies are read after the guards, by this interceptor, on both platforms; the platforms' own
-  // parsers (off above, and the Fastify catch-all below) read nothing.
-  app.useGlobalInterceptors(new JsonBodyInterceptor());
-  return app;
+  // Bodies are read after the guards, by JsonBodyInterceptor on the routes that take one (`@ReadsBody()`),
+  // on both platforms; the platforms' own parsers (off here, and the Fastify catch-all below) read nothing.
+  return createOnPlatform(module, platform, { ...options, bodyParser: false });
 }
 
 async function createOnPlatform(module: object, platform: string | undefined, options: NestApplicationOptions): Promise<INestApplication> {

@@ -6,6 +6,7 @@ import {
   Injectable,
   type NestInterceptor,
   PayloadTooLargeException,
+  UseInterceptors,
 } from '@nestjs/common';
 import { assertNoAccessTokenParameter } from '@nest-m2m/auth';
 import { from, type Observable, switchMap } from 'rxjs';
@@ -43,6 +44,16 @@ export class JsonBodyInterceptor implements NestInterceptor {
     );
   }
 }
+
+/**
+ * On each route handler that takes a body (`@Body()`) or must apply RFC 6750's one-method rule to a
+ * form body (every method with body semantics: PUT, POST, PATCH, DELETE): reads it with
+ * JsonBodyInterceptor, after the guards. A route without it reads no body at all (its platform
+ * parser reads nothing either, http-platform.ts), so `GET` routes pay for no interceptor chain: RFC
+ * 6750 §2.2 forbids the form-body method on `GET`, so a token there is no credential to refuse.
+ * test/request-body.e2e.spec.ts checks that every non-GET route of the service carries it.
+ */
+export const ReadsBody = (): MethodDecorator & ClassDecorator => UseInterceptors(JsonBodyInterceptor);
 
 function hasBody(raw: IncomingMessage): boolean {
   return raw.headers['transfer-encoding'] !== undefined || Number(raw.headers['content-length'] ?? 0) > 0;

@@ -5,9 +5,13 @@
  */
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
+import { INTERCEPTORS_METADATA, METHOD_METADATA } from '@nestjs/common/constants.js';
+import { RequestMethod } from '@nestjs/common';
+import { ModulesContainer } from '@nestjs/core';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { BODY_LIMIT_BYTES } from '../src/http-platform.js';
+import { JsonBodyInterceptor } from '../src/json-body.interceptor.js';
 import { appOnTestIssuer } from './helpers/app.js';
 
 /** A JSON audit event of exactly `bytes` bytes (its `resource` padded). */
@@ -84,6 +88,37 @@ describe.each(['express', 'fastify'])('request bodies on %s', (platform) => {
       const res = await post().set('Authorization', writer()).send(body).expect(400);
       expect(res.body).toEqual({ statusCode: 400, error: 'Bad Request', message: 'Request body is not valid JSON' });
     }
+  });
+
+  it('every_route_with_a_body_method_reads_its_body_after_the_guards_and_get_routes_read_none', () => {
+    // The body reader is per route (`@ReadsBody()`), not global: a route that forgets it would take
+    // no body, and a DELETE would miss RFC 6750's form-body rule (auth.e2e.spec.ts).
+    const routes: Array<{ name: string; method: RequestMethod; readsBody: boolean }> = [];
+    for (const module of running.app.get(ModulesContainer).values()) {
+      for (const { metatype } of module.controllers.values()) {
+        const proto = (metatype as { prototype: Record<string, unknown> }).prototype;
+        for (const key of Object.getOwnPropertyNames(proto)) {
+          const handler = proto[key];
+          if (typeof handler !== 'function') continue;
+          const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
+          if (method === undefined) continue;
+          const interceptors = (Reflect.getMetadata(INTERCEPTORS_METADATA, handler) as unknown[] | undefined) ?? [];
+          routes.push({
+            name: `${(metatype as { name: string }).name}.${key}`,
+            method,
+            readsBody: interceptors.includes(JsonBodyInterceptor),
+          });
+        }
+      }
+    }
+    const withBodies = routes.filter((r) => r.method !== RequestMethod.GET && r.method !== RequestMethod.HEAD);
+    expect(withBodies.map((r) => r.name).sort()).toEqual([
+      'AuditController.create',
+      'DocumentsController.delete',
+      'DocumentsController.put',
+    ]);
+    for (const r of withBodies) expect(r, r.name).toMatchObject({ readsBody: true });
+    expect(routes.filter((r) => r.method === RequestMethod.GET && r.readsBody)).toEqual([]);
   });
 
   it('a_chunked_body_over_the_limit_is_a_413', async () => {

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { Audience, Principal, Scopes, type AuthPrincipal } from '@nest-m2m/auth';
+import { ReadsBody } from '../json-body.interceptor.js';
 import { AuditStore } from './audit.store.js';
 import { AuditEventBody } from './audit-event.body.js';
 
@@ -12,6 +13,7 @@ export class AuditController {
   @Post()
   @HttpCode(201)
   @Scopes('write:audit')
+  @ReadsBody()
   create(@Body() body: unknown, @Principal() principal: AuthPrincipal) {
     return this.store.add(AuditEventBody.parse(body), principal.clientId);
   }

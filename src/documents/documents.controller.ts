@@ -3,6 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { ApiBody, ApiParam, ApiResponse } from '@nestjs/swagger';
 import { Audience, Principal, Scopes, type AuthPrincipal } from '@nest-m2m/auth';
 import { DOCUMENT_ID_JSON_SCHEMA, DOCUMENT_INPUT_JSON_SCHEMA, DocumentInputBody } from './document-input.body.js';
+import { ReadsBody } from '../json-body.interceptor.js';
 import { DocumentsService } from './documents.service.js';
 
 const DOCUMENT_JSON_SCHEMA = {
@@ -40,6 +41,7 @@ export class DocumentsController {
 
   @Put('documents/:id')
   @Scopes('write:documents')
+  @ReadsBody()
   @ApiParam({ name: 'id', schema: DOCUMENT_ID_JSON_SCHEMA })
   @ApiBody({ required: true, schema: DOCUMENT_INPUT_JSON_SCHEMA as object })
   @ApiResponse({ status: 201, description: 'Created', schema: DOCUMENT_JSON_SCHEMA })
@@ -67,6 +69,7 @@ export class DocumentsController {
 
   @Delete('documents/:id')
   @Scopes('delete:documents')
+  @ReadsBody() // no body is taken, but a form body's access_token must be refused (RFC 6750 §2.2)
   async delete(@Param('id') id: string, @Principal() principal: AuthPrincipal) {
     return this.documents.delete(id, principal.clientId);
   }

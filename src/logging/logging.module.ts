@@ -1,25 +1,19 @@
 import { createRequire } from 'node:module';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Module, RequestMethod } from '@nestjs/common';
-import { LoggerModule, type Params } from 'nestjs-pino';
-import pino from 'pino';
+import { Injectable, type MiddlewareConsumer, Module, type NestModule, type OnModuleInit, RequestMethod } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { LoggerModule, type Params, PinoLogger } from 'nestjs-pino';
+import pino, { type Logger as Pino } from 'pino';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
-import { CENSOR, redactHeaders, redactUrl, REDACT_PATHS } from './redaction.js';
-import { loggedHeaders, requestId } from './request-id.js';
-
-/** Probes and scrapes every few seconds would drown the log; their failures still show in metrics. */
-const QUIET_PATHS = /^\/(health|metrics)(\/|\?|$)/;
+import { CENSOR, REDACT_PATHS } from './redaction.js';
+import { checkRequestScope, expressRequestLogger, logFastifyRequests } from './request-logging.js';
 
 /**
- * Every path, on both platforms. nestjs-pino's default, `{/*splat}`, is mounted by @fastify/middie
- * (9.3.6) as `/{/*splat}`, which matches no request: on Fastify the request logger then never ran —
- * no access log, no `x-request-id` answer header and no `reqId` on the "auth rejected" lines.
+ * Every path, on Express (on Fastify the request logging is a set of hooks, no middleware). Not
+ * nestjs-pino's default, `{/*splat}`, which @fastify/middie (9.3.6) mounts as `/{/*splat}` and
+ * which then matches no request.
  */
 const ALL_ROUTES = { path: '{*path}', method: RequestMethod.ALL };
-
-/** The path as requested: on Fastify, middie strips a mounted middleware's path from `req.url`. */
-const requestedUrl = (req: IncomingMessage & { originalUrl?: string }) => req.originalUrl ?? req.url;
 
 /** pino-pretty is a devDependency: a production install does not have it, and must not need it. */
 function prettyAvailable(): boolean {
@@ -57,29 +51,37 @@ export function loggerParams(config: AppConfig): Params {
   const options = {
     level: config.env.LOG_LEVEL,
     redact: { paths: REDACT_PATHS, censor: CENSOR },
-    genReqId: requestId,
-    // App log lines inside a request carry `reqId` only; the completion line carries the request.
-    quietReqLogger: true,
-    autoLogging: { ignore: (req: IncomingMessage) => QUIET_PATHS.test(requestedUrl(req) ?? '') },
-    customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) =>
-      err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
-    serializers: {
-      req: (req: { id: unknown; method: string; url: string; headers: Record<string, unknown>; remoteAddress?: string }) => ({
-        id: req.id,
-        method: req.method,
-        url: redactUrl(req.url),
-        headers: redactHeaders(loggedHeaders(req.headers, req.id)),
-        remoteAddress: req.remoteAddress,
-      }),
-      res: (res: { statusCode: number; headers: Record<string, unknown> }) => ({
-        statusCode: res.statusCode,
-        headers: redactHeaders(res.headers),
-      }),
-    },
+    // The access line is written by request-logging.ts, from plain objects it builds itself; pino's
+    // default `err` serializer stays for the lines app code writes.
+    wrapSerializers: false,
     ...(pretty && { transport: { target: 'pino-pretty', options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l' } } }),
   };
   const buffered = !pretty && config.env.LOG_LEVEL !== 'silent';
-  return { forRoutes: [ALL_ROUTES], pinoHttp: buffered ? [options, bufferedStdout()] : options };
+  // No routes: nestjs-pino's request middleware (pino-http + its request scope) is replaced by
+  // RequestLogging; the module is kept for its root logger and Nest's `Logger` on top of it.
+  return { forRoutes: [], pinoHttp: buffered ? [options, bufferedStdout()] : options };
+}
+
+/**
+ * Request ids, the request scope of app log lines (`reqId`) and the access line, per platform
+ * (request-logging.ts): what nestjs-pino's middleware did through pino-http, for less per request.
+ */
+@Injectable()
+class RequestLogging implements OnModuleInit {
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly logger: PinoLogger,
+  ) {}
+
+  get root(): Pino {
+    return PinoLogger.root;
+  }
+
+  onModuleInit(): void {
+    checkRequestScope(() => this.logger.logger, this.root);
+    const adapter = this.adapterHost.httpAdapter;
+    if (adapter?.getType() === 'fastify') logFastifyRequests(adapter.getInstance(), this.root);
+  }
 }
 
 /**
@@ -89,5 +91,16 @@ export function loggerParams(config: AppConfig): Params {
  */
 @Module({
   imports: [LoggerModule.forRootAsync({ inject: [APP_CONFIG], useFactory: (config: AppConfig) => loggerParams(config) })],
+  providers: [RequestLogging],
 })
-export class LoggingModule {}
+export class LoggingModule implements NestModule {
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly requestLogging: RequestLogging,
+  ) {}
+
+  configure(consumer: MiddlewareConsumer): void {
+    if (this.adapterHost.httpAdapter?.getType() === 'fastify') return;
+    consumer.apply(expressRequestLogger(this.requestLogging.root)).forRoutes(ALL_ROUTES);
+  }
+}

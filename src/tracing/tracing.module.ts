@@ -34,6 +34,9 @@ export class TracingModule implements NestModule, OnModuleInit, OnApplicationShu
   }
 
   configure(consumer: MiddlewareConsumer): void {
+    // Off (no OTLP endpoint): no middleware at all, rather than one that passes every request on
+    // (on Fastify each Nest middleware is a @fastify/middie dispatch per request).
+    if (!this.tracing) return;
     consumer.apply(ServerSpanMiddleware).forRoutes('{*path}');
   }
 
