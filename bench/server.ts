@@ -88,7 +88,8 @@ const server = await listen(arg('app', 'ours'), arg('platform', 'express'));
 const { port } = server;
 process.send!({ port });
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-loopDelay.enable();
+// instr.bench.ts turns it off: a timer's work grows with wall time, which valgrind stretches.
+if (process.env.BENCH_LOOP_DELAY !== 'off') loopDelay.enable();
 process.on('message', (m: unknown) => {
   // CPU time spent by this process, for the CPU cost per request (robust against a busy machine).
   if (m === 'cpu') {
