@@ -6,15 +6,16 @@
  *   npm run bench:instr -- --check                   # the CI guard: a small run, ratios vs bench/instr-bounds.json
  *
  * Each app server (bench/server.ts) runs under `valgrind --tool=callgrind --smc-check=all-non-file`
- * (V8 writes the code it runs: the flag makes valgrind notice). For each scenario, on the same
- * server: a warm-up (enough requests for V8 to optimise the hot code, and every distinct token
- * once, so the measured requests are cache hits), a full GC (`--expose-gc`, through the IPC channel),
- * `callgrind_control -z` (zero the counters), N requests at concurrency 4, a second full GC (so each
- * run pays for collecting the garbage it made, instead of one run meeting a major GC and the next
- * not), then `callgrind_control --dump`. callgrind takes a command only while the process runs, so
- * an IPC ping wakes the idle server; the ping's cost (one message) is inside the count, ~0.01 % of it.
- * Instructions ÷ N is the figure; all threads are counted (V8's compiler and GC helpers included).
- * A `--dump` hint that starts with a digit is read as a pid, hence the `case-` prefix.
+ * (V8 writes the code it runs: the flag makes valgrind notice), with simulation off
+ * (`--instr-atstart=no`) except in the measured windows. For each scenario, on the same server: a
+ * warm-up (enough requests for V8 to optimise the hot code, and every distinct token once, so the
+ * measured requests are cache hits), a full GC (`--expose-gc`, through the IPC channel),
+ * `callgrind_control -i on` and `-z` (simulate, zero the counters), N requests at concurrency 4,
+ * `callgrind_control --dump` and `-i off`. callgrind takes a command only while the process runs,
+ * so an IPC ping wakes the idle server; the ping's cost (one message) is inside the count, ~0.01 %
+ * of it. The main thread's instructions ÷ N is the figure (GC included: `--single-threaded-gc`);
+ * V8's compiler threads are printed beside it. A `--dump` hint that starts with a digit is read as
+ * a pid, hence the `case-` prefix.
  *
  * Ratios of these counts (whole service vs bare Nest app, guarded vs unguarded) are what the CI
  * guard compares with committed bounds: they hold on any x86-64 machine with the same Node major.
