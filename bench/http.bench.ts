@@ -166,6 +166,8 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
+/** Answers other than 2xx, connection errors and timeouts (10 s): printed, not fatal (a starved VM times out). */
+const failures = (r: LoadResult) => r.non2xx + r.errors + r.timeouts;
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const key = (app: string, scenario: Scenario) => `${app}|${scenario}`;
 
@@ -177,8 +179,6 @@ async function measureCell(
   const cpuBefore = await cell.server.cpuMicros();
   const result = await measure({ ...cell.spec, durationSeconds, warmupSeconds });
   const cpuPerRequest = ((await cell.server.cpuMicros()) - cpuBefore) / (result.requests + result.warmupRequests);
-  const bad = result.non2xx + result.errors + result.timeouts;
-  if (bad) throw new Error(`${cell.app} ${cell.scenario}: ${bad} non-2xx answers or errors`);
   return { result, cpuPerRequest };
 }
 
@@ -249,7 +249,7 @@ async function main(): Promise<void> {
           const { result, cpuPerRequest } = await measureCell(cell, DURATION, WARMUP);
           runs.push({ app: cell.app, scenario: cell.scenario, group: group.name, round, result, cpuPerRequest });
           console.log(
-            `round ${round + 1}/${ROUNDS} ${cell.app.padEnd(16)} ${cell.scenario.padEnd(30)} ${fmt(result.rps).padStart(8)} req/s  p50 ${fmt(result.p50, 2).padStart(6)} ms  p99 ${fmt(result.p99, 2).padStart(6)} ms  cpu ${fmt(cpuPerRequest, 1).padStart(6)} µs/req`,
+            `round ${round + 1}/${ROUNDS} ${cell.app.padEnd(16)} ${cell.scenario.padEnd(30)} ${fmt(result.rps).padStart(8)} req/s  p50 ${fmt(result.p50, 2).padStart(6)} ms  p99 ${fmt(result.p99, 2).padStart(6)} ms  cpu ${fmt(cpuPerRequest, 1).padStart(6)} µs/req${failures(result) ? `  (${failures(result)} non-2xx/errors/timeouts!)` : ''}`,
           );
         }
       }
@@ -260,7 +260,9 @@ async function main(): Promise<void> {
   }
 
   // Per cell: the median of each figure over all its runs (in its own group and side by side).
-  console.log('\n| app | route | req/s | p50 ms | p99 ms | server CPU µs/req | runs |\n|---|---|---:|---:|---:|---:|---:|');
+  console.log(
+    '\n| app | route | req/s | p50 ms | p99 ms | server CPU µs/req | runs | failed requests |\n|---|---|---:|---:|---:|---:|---:|---:|',
+  );
   const cellFigures: Array<{
     app: string;
     scenario: Scenario;
@@ -269,6 +271,7 @@ async function main(): Promise<void> {
     p99: number;
     cpuPerRequest: number;
     runs: number;
+    failed: number;
   }> = [];
   for (const app of APPS)
     for (const scenario of SCENARIOS) {
@@ -282,10 +285,11 @@ async function main(): Promise<void> {
         p99: median(rs.map((r) => r.result.p99)),
         cpuPerRequest: median(rs.map((r) => r.cpuPerRequest)),
         runs: rs.length,
+        failed: rs.reduce((n, r) => n + failures(r.result), 0),
       };
       cellFigures.push(f);
       console.log(
-        `| ${f.app} | ${scenario} | ${fmt(f.rps)} | ${fmt(f.p50, 2)} | ${fmt(f.p99, 2)} | ${fmt(f.cpuPerRequest, 1)} | ${f.runs} |`,
+        `| ${f.app} | ${scenario} | ${fmt(f.rps)} | ${fmt(f.p50, 2)} | ${fmt(f.p99, 2)} | ${fmt(f.cpuPerRequest, 1)} | ${f.runs} | ${f.failed} |`,
       );
     }
 
