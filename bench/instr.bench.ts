@@ -368,7 +368,7 @@ async function main(): Promise<void> {
     JSON.stringify({ node: process.version, requests: REQUESTS, warmup: WARMUP, concurrency: CONCURRENCY, rows, seconds }, null, 2),
   );
   if (CHECK && failed > 0) {
-    console.error(`${failed} instruction-count ratio(s) above their bound (bench/instr-bounds.json): a per-request cost regressed`);
+    console.error(`${failed} instruction-count ratio(s) above their bound (${BOUNDS_FILE}): a per-request cost regressed`);
     process.exitCode = 1;
   }
 }
