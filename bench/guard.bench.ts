@@ -7,7 +7,7 @@
  *   npm run bench:guard
  */
 import 'reflect-metadata';
-import { createPublicKey, createVerify } from 'node:crypto';
+import { createPublicKey, createVerify, randomUUID } from 'node:crypto';
 import type { ExecutionContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { JwtAuthGuard, KeySource, ScopesGuard, VerifiedTokenCache } from '@nest-m2m/auth';
@@ -59,7 +59,11 @@ const token = await issuer.controls.issueToken({ clientId: 'documents-caller', a
 const hit = await perCall('global guards, verified-token cache hit', ITERATIONS, () => guarded(token));
 
 const fresh = await Promise.all(
-  Array.from({ length: 2000 }, () => issuer.controls.issueToken({ clientId: 'documents-caller', audience: DOCUMENTS_API_AUDIENCE })),
+  Array.from({ length: 2000 }, () =>
+    // A `jti` of its own: the dev issuer's default (Auth0) profile has none, so tokens signed in the same
+    // second would be byte-identical and the "distinct" tokens one or two.
+    issuer.controls.issueToken({ clientId: 'documents-caller', audience: DOCUMENTS_API_AUDIENCE, claims: { jti: randomUUID() } }),
+  ),
 );
 cache.clear();
 // Each call a token never seen before: perCall's warm-up uses the same list, so clear the cache first.

@@ -4,16 +4,19 @@
  *   --app textbook  the tutorial passport-jwt + jwks-rsa app (bench/textbook/)
  *   --app real      the whole service (createApp, as main.ts runs it; request logs at LOG_LEVEL=info)
  *   --app bare      a bare Nest app (one controller, nothing else): the floor of a Nest request
- * and --platform express|fastify. Issuer, audience and JWKS URL come from BENCH_* variables; the
+ *   --app oauth2-bearer  a plain Express app guarded by express-oauth2-jwt-bearer (bench/apps/oauth2-bearer.ts)
+ * and --platform express|fastify (ignored by oauth2-bearer, which is Express only). Issuer, audience and JWKS URL come from BENCH_* variables; the
  * port goes back over IPC. Listens on 127.0.0.1 only.
  */
 import 'reflect-metadata';
+import { createServer } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { createNestApplication } from '../src/http-platform.js';
 import { BareModule } from './apps/bare.module.js';
 import { BenchModule } from './apps/bench.module.js';
+import { oauth2BearerApp } from './apps/oauth2-bearer.js';
 import { TextbookModule } from './textbook/textbook.module.js';
 
 function arg(name: string, fallback: string): string {
@@ -58,12 +61,35 @@ async function create(app: string, platform: string): Promise<INestApplication> 
   throw new Error(`unknown --app ${app}`);
 }
 
-const app = await create(arg('app', 'ours'), arg('platform', 'express'));
-await app.listen(0, '127.0.0.1');
-const { port } = app.getHttpServer().address() as { port: number };
+/** A listening server on 127.0.0.1 and how to close it: a Nest app, or a plain Node server for oauth2-bearer. */
+async function listen(app: string, platform: string): Promise<{ port: number; close: () => Promise<void> }> {
+  if (app === 'oauth2-bearer') {
+    const server = createServer(oauth2BearerApp({ issuerBaseURL: process.env.BENCH_ISSUER!, audience: process.env.BENCH_AUDIENCE! }));
+    // instr.bench.ts sets these: under valgrind a request can take seconds, and Node's defaults
+    // (keep-alive 5 s) would close the idle keep-alive sockets between scenarios.
+    const ms = (name: string) => (process.env[name] ? Number(process.env[name]) : undefined);
+    server.headersTimeout = ms('HTTP_HEADERS_TIMEOUT_MS') ?? server.headersTimeout;
+    server.requestTimeout = ms('HTTP_REQUEST_TIMEOUT_MS') ?? server.requestTimeout;
+    server.keepAliveTimeout = ms('HTTP_KEEP_ALIVE_TIMEOUT_MS') ?? server.keepAliveTimeout;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const close = () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    return { port: (server.address() as { port: number }).port, close };
+  }
+  const nest = await create(app, platform);
+  await nest.listen(0, '127.0.0.1');
+  return { port: (nest.getHttpServer().address() as { port: number }).port, close: () => nest.close() };
+}
+
+const server = await listen(arg('app', 'ours'), arg('platform', 'express'));
+const { port } = server;
 process.send!({ port });
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-loopDelay.enable();
+// instr.bench.ts turns it off: a timer's work grows with wall time, which valgrind stretches.
+if (process.env.BENCH_LOOP_DELAY !== 'off') loopDelay.enable();
 process.on('message', (m: unknown) => {
   // CPU time spent by this process, for the CPU cost per request (robust against a busy machine).
   if (m === 'cpu') {
@@ -92,4 +118,4 @@ process.on('message', (m: unknown) => {
     loopDelay.reset();
   }
 });
-process.on('disconnect', () => void app.close().finally(() => process.exit(0)));
+process.on('disconnect', () => void server.close().finally(() => process.exit(0)));
