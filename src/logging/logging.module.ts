@@ -6,7 +6,7 @@ import pino, { type Logger as Pino } from 'pino';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 import { CENSOR, REDACT_PATHS } from './redaction.js';
-import { checkRequestScope, expressRequestLogger, logFastifyRequests } from './request-logging.js';
+import { expressRequestLogger, logFastifyRequests, type RequestScope } from './request-logging.js';
 
 /**
  * Every path, on Express (on Fastify the request logging is a set of hooks, no middleware). Not
@@ -77,10 +77,13 @@ class RequestLogging implements OnModuleInit {
     return PinoLogger.root;
   }
 
+  readonly scope: RequestScope = (id, next) => {
+    this.logger.runInContext(next, { bindings: { reqId: id } });
+  };
+
   onModuleInit(): void {
-    checkRequestScope(() => this.logger.logger, this.root);
     const adapter = this.adapterHost.httpAdapter;
-    if (adapter?.getType() === 'fastify') logFastifyRequests(adapter.getInstance(), this.root);
+    if (adapter?.getType() === 'fastify') logFastifyRequests(adapter.getInstance(), this.root, this.scope);
   }
 }
 
@@ -101,6 +104,6 @@ export class LoggingModule implements NestModule {
 
   configure(consumer: MiddlewareConsumer): void {
     if (this.adapterHost.httpAdapter?.getType() === 'fastify') return;
-    consumer.apply(expressRequestLogger(this.requestLogging.root)).forRoutes(ALL_ROUTES);
+    consumer.apply(expressRequestLogger(this.requestLogging.root, this.requestLogging.scope)).forRoutes(ALL_ROUTES);
   }
 }

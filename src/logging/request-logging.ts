@@ -1,7 +1,4 @@
-import { createRequire } from 'node:module';
-import type { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { pathToFileURL } from 'node:url';
 import type { Logger as Pino } from 'pino';
 import { redactHeaders, redactUrl } from './redaction.js';
 import { loggedHeaders, requestId } from './request-id.js';
@@ -10,40 +7,12 @@ import { loggedHeaders, requestId } from './request-id.js';
 export const QUIET_PATHS = /^\/(health|metrics)(\/|\?|$)/;
 
 /**
- * nestjs-pino's request scope: its `PinoLogger` (Nest's logger once bootstrap.ts installs it) writes
- * through `storage.getStore().logger` inside a request, so app lines there carry `reqId`. The module
- * is not exported by the package, and must be the very instance its ESM entry imports: resolved
- * next to that entry (nestjs-pino 5: `dist/esm/storage.js`); `checkRequestScope` proves it at start-up.
+ * Runs the rest of a request inside nestjs-pino's logging context with its `reqId`, so that the
+ * lines app code writes through Nest's `Logger` or `PinoLogger` in that request carry it
+ * (`PinoLogger.runInContext`, what its own pino-http middleware does, without pino-http's request
+ * serialisation and second child logger).
  */
-const nestjsPinoEntry = createRequire(import.meta.url).resolve('nestjs-pino'); // dist/cjs/index.js
-const { storage } = (await import(new URL('../esm/storage.js', pathToFileURL(nestjsPinoEntry)).href)) as {
-  storage: AsyncLocalStorage<RequestScope>;
-};
-
-/**
- * What nestjs-pino's `PinoLogger` reads in a request: a child logger with the request id, built on
- * the first line logged in the request (most requests log nothing but their access line, which is
- * written from the root logger), instead of two children with the request serialised into one on
- * every request, as pino-http does.
- */
-class RequestScope {
-  private child?: Pino;
-  /** nestjs-pino's `PinoLogger.assign()` sets this; the access line does not carry assigned fields. */
-  responseLogger?: Pino;
-
-  constructor(
-    private readonly root: Pino,
-    readonly id: string,
-  ) {}
-
-  get logger(): Pino {
-    return (this.child ??= this.root.child({ reqId: this.id }));
-  }
-
-  set logger(logger: Pino) {
-    this.child = logger;
-  }
-}
+export type RequestScope = (id: string, next: () => void) => void;
 
 type Level = 'info' | 'warn' | 'error';
 
@@ -104,9 +73,9 @@ type Marked = IncomingMessage & { [LOGGED]?: true };
  * `onRequest` hook, the access line from `onResponse` (or `onRequestAbort` when the client goes
  * first). No middleware: on Fastify, each Nest middleware costs a @fastify/middie dispatch per request.
  */
-export function logFastifyRequests(fastify: FastifyLike, root: Pino): void {
+export function logFastifyRequests(fastify: FastifyLike, root: Pino, scope: RequestScope): void {
   fastify.addHook('onRequest', (request, _reply, done) => {
-    storage.run(new RequestScope(root, request.id), done);
+    scope(request.id, done);
   });
   fastify.addHook('onResponse', (request, reply, done) => {
     const raw = request.raw as Marked;
@@ -127,7 +96,10 @@ export function logFastifyRequests(fastify: FastifyLike, root: Pino): void {
 }
 
 /** Express: the same, as one middleware (the id goes out as `x-request-id` on every answer). */
-export function expressRequestLogger(root: Pino): (req: IncomingMessage, res: ServerResponse, next: () => void) => void {
+export function expressRequestLogger(
+  root: Pino,
+  scope: RequestScope,
+): (req: IncomingMessage, res: ServerResponse, next: () => void) => void {
   return (req, res, next) => {
     const id = requestId(req, res);
     (req as { id?: string }).id = id;
@@ -140,14 +112,6 @@ export function expressRequestLogger(root: Pino): (req: IncomingMessage, res: Se
       };
       res.on('finish', done).on('close', done);
     }
-    storage.run(new RequestScope(root, id), next);
+    scope(id, next);
   };
-}
-
-/** Throws at start-up if `storage` is not the one nestjs-pino's logger reads (a layout change in the package). */
-export function checkRequestScope(readLogger: () => unknown, root: Pino): void {
-  const scope = new RequestScope(root, 'start-up-check');
-  if (storage.run(scope, readLogger) !== scope.logger) {
-    throw new Error('nestjs-pino request scope not found: request log lines would lose their reqId');
-  }
 }
