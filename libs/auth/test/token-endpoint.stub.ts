@@ -12,6 +12,8 @@ export class TokenEndpointStub {
   requests = 0;
   delayMs = 0;
   expiresIn = 3600;
+  /** `token_type` of the answers (`DPoP` for DPoP-bound tokens). */
+  tokenType = 'Bearer';
   private failures: Array<{ status: number; retryAfterSeconds?: number }> = [];
   private server?: Server;
 
@@ -44,7 +46,7 @@ export class TokenEndpointStub {
             const status = failure?.status;
             const body = status
               ? { error: status >= 500 ? 'temporarily_unavailable' : 'invalid_client', error_description: `stub answered ${status}` }
-              : { access_token: `token-${n}`, token_type: 'Bearer', expires_in: this.expiresIn };
+              : { access_token: `token-${n}`, token_type: this.tokenType, expires_in: this.expiresIn };
             const retryAfter = failure?.retryAfterSeconds !== undefined ? { 'retry-after': String(failure.retryAfterSeconds) } : {};
             res.writeHead(status ?? 200, { 'content-type': 'application/json', ...retryAfter }).end(JSON.stringify(body));
           })(),
