@@ -14,6 +14,8 @@ export class TokenEndpointStub {
   expiresIn = 3600;
   /** `token_type` of the answers (`DPoP` for DPoP-bound tokens). */
   tokenType = 'Bearer';
+  /** Extra headers on every answer (e.g. Auth0's quota headers). */
+  headers: Record<string, string> = {};
   private failures: Array<{ status: number; retryAfterSeconds?: number }> = [];
   private server?: Server;
 
@@ -22,9 +24,11 @@ export class TokenEndpointStub {
     return `http://127.0.0.1:${port}/oauth/token`;
   }
 
-  /** Forgets the failures still queued by `failNext`. */
+  /** Forgets the failures still queued by `failNext`, and restores `tokenType` and `headers`. */
   reset(): void {
     this.failures = [];
+    this.tokenType = 'Bearer';
+    this.headers = {};
   }
 
   /** The next `count` requests are answered `status` with an RFC 6749 §5.2 error body (and `Retry-After`, if given). */
@@ -48,7 +52,7 @@ export class TokenEndpointStub {
               ? { error: status >= 500 ? 'temporarily_unavailable' : 'invalid_client', error_description: `stub answered ${status}` }
               : { access_token: `token-${n}`, token_type: this.tokenType, expires_in: this.expiresIn };
             const retryAfter = failure?.retryAfterSeconds !== undefined ? { 'retry-after': String(failure.retryAfterSeconds) } : {};
-            res.writeHead(status ?? 200, { 'content-type': 'application/json', ...retryAfter }).end(JSON.stringify(body));
+            res.writeHead(status ?? 200, { 'content-type': 'application/json', ...this.headers, ...retryAfter }).end(JSON.stringify(body));
           })(),
       );
     });
