@@ -442,3 +442,99 @@ describe('KeySource boundaries, listeners and logs', () => {
     expect(debug).toHaveBeenCalledWith('JWKS member left out: kid "key-1": no accepted algorithm (key verifies RS256)');
   });
 });
+
+describe('KeySource refetch slots and cooldowns', () => {
+  let issuer: TestIssuer;
+  let clock: number;
+  const source = (o: Partial<KeySourceOptions> = {}) =>
+    new KeySource({
+      resolveJwksUri: async () => issuer.jwksUri,
+      algorithms: ['RS256'],
+      timeoutMs: 300,
+      cooldownMs: 10_000,
+      maxAgeMs: 60_000,
+      staleIfErrorMs: 3_600_000,
+      clockToleranceMs: 0,
+      clock: { now: () => clock },
+      ...o,
+    });
+  const iatNow = () => Math.floor(clock / 1000);
+  const spyFetches = (keys: KeySource) => vi.spyOn(keys as unknown as { fetchKeys(): Promise<boolean> }, 'fetchKeys');
+
+  beforeEach(async () => {
+    clock = 1_000_000;
+    issuer = await new TestIssuer().start();
+  });
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    await issuer.close();
+  });
+
+  it('once_the_one_second_slot_is_over_an_unknown_kid_is_fetched_at_once_and_a_deferred_slot_counts_from_its_fetch', async () => {
+    const keys = source();
+    await keys.warm();
+    await keys.getKey('random-0', 'RS256', iatNow()).catch(() => undefined); // slot at 1 000 000
+    clock += 1_000;
+    const fetches = spyFetches(keys);
+    const immediate = keys.getKey('random-1', 'RS256', iatNow()).catch(() => undefined); // slot over: fetched now
+    expect(fetches).toHaveBeenCalledTimes(1);
+    await immediate;
+    clock += 990;
+    await keys.getKey('random-2', 'RS256', iatNow()).catch(() => undefined); // deferred 10 ms: its slot starts at 1 002 000
+    expect(fetches).toHaveBeenCalledTimes(2);
+    clock += 995; // 1 002 985: inside the deferred slot, so deferred again
+    const deferred = keys.getKey('random-3', 'RS256', iatNow()).catch(() => undefined);
+    expect(fetches).toHaveBeenCalledTimes(2);
+    await deferred;
+    expect(fetches).toHaveBeenCalledTimes(3);
+  });
+
+  it('while_known_keys_serve_but_the_last_fetch_failed_unknown_kids_wait_for_the_cooldown_not_the_one_second_slot', async () => {
+    const keys = source();
+    await keys.warm();
+    issuer.behaviour = { kind: 'status', status: 503 };
+    await expect(keys.getKey('new-1', 'RS256', iatNow())).rejects.toBeInstanceOf(KeysUnavailableError);
+    expect(issuer.jwksFetches).toBe(2);
+    clock += 5_000;
+    await expect(keys.getKey('new-2', 'RS256', iatNow())).rejects.toBeInstanceOf(KeysUnavailableError);
+    expect(issuer.jwksFetches).toBe(2);
+    clock += 5_000;
+    issuer.behaviour = { kind: 'ok' };
+    const next = issuer.rotate({ keepOld: true });
+    await expect(keys.getKey(next.kid, 'RS256', iatNow())).resolves.toMatchObject({ kid: next.kid });
+    expect(issuer.jwksFetches).toBe(3);
+  });
+
+  it('revalidate_past_max_age_starts_the_refresh_by_itself', async () => {
+    const keys = source();
+    await keys.warm();
+    const outcome = new Promise((resolve) => keys.onFetch(resolve));
+    clock += 60_000;
+    expect(keys.revalidate()).toBe(true);
+    expect(await outcome).toBe('success');
+    expect(issuer.jwksFetches).toBe(2);
+  });
+
+  it('key_material_republished_under_another_kid_counts_as_removed_under_the_old_one', async () => {
+    const member = (kid: string) => ({ ...(issuer.keys[0]!.publicKey.export({ format: 'jwk' }) as object), kid, alg: 'RS256' });
+    issuer.behaviour = { kind: 'json', body: { keys: [member('a')] } };
+    const keys = source();
+    const removed: unknown[] = [];
+    keys.onKeysRemoved((kids) => removed.push(...kids));
+    await keys.warm();
+    issuer.behaviour = { kind: 'json', body: { keys: [member('b')] } };
+    await keys.warm();
+    expect(removed).toEqual(['a']);
+  });
+
+  it('a_key_used_with_another_algorithm_is_refused_with_its_own_message_and_the_log_names_the_key_source', async () => {
+    const error = vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    await expect(source().getKey('key-1', 'RS512')).rejects.toMatchObject({
+      code: 'ERR_AUTH_ALGORITHM_UNEXPECTED',
+      message: 'Unexpected signing algorithm',
+    });
+    issuer.behaviour = { kind: 'status', status: 500 };
+    await source().warm();
+    expect((error.mock.contexts[0] as { context?: string }).context).toBe('KeySource');
+  });
+});

@@ -62,7 +62,8 @@ export class KeySource {
    * readiness probes may ask at any rate.
    */
   get ready(): boolean {
-    return this.keys.length > 0 && this.isFreshFor(this.fetchedAt, this.options.staleIfErrorMs);
+    // `fetchedAt` is set only by a fetch that found usable keys (and keys are only ever replaced by such a set).
+    return this.isFreshFor(this.fetchedAt, this.options.staleIfErrorMs);
   }
 
   /** Called with the kids of keys that left the JWKS (or changed under their kid), so caches built on them can drop their entries. */
