@@ -206,4 +206,14 @@ describe('VerifiedTokenCache bookkeeping', () => {
     const bytes = charge(bare(deep));
     expect(bytes).toBeLessThan(charge(bare({})) + 40 * (32 + 16 + 1 + 32));
   });
+
+  it('entries_are_keyed_by_the_signature_alone_so_a_second_token_with_that_signature_replaces_the_first', () => {
+    // What a lookup hashes is the signature (a third of the token), not the whole token.
+    const cache = new VerifiedTokenCache({ maxEntries: 10, clock: at(0) });
+    cache.set('h.p1.sig', principal('one'), 'k', 10_000);
+    cache.set('h.p2.sig', principal('two'), 'k', 10_000);
+    expect(cache.size).toBe(1);
+    expect(cache.get('h.p2.sig')?.subject).toBe('two');
+    expect(cache.get('h.p1.sig')).toBeUndefined();
+  });
 });

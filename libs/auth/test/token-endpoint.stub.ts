@@ -14,6 +14,8 @@ export class TokenEndpointStub {
   expiresIn = 3600;
   /** `token_type` of the answers (`DPoP` for DPoP-bound tokens). */
   tokenType = 'Bearer';
+  /** `scope` of the answers, if any (RFC 6749 §5.1: the scope granted). */
+  scope?: string;
   /** Extra headers on every answer (e.g. Auth0's quota headers). */
   headers: Record<string, string> = {};
   private failures: Array<{ status: number; retryAfterSeconds?: number }> = [];
@@ -29,6 +31,7 @@ export class TokenEndpointStub {
     this.failures = [];
     this.tokenType = 'Bearer';
     this.headers = {};
+    this.scope = undefined;
   }
 
   /** The next `count` requests are answered `status` with an RFC 6749 §5.2 error body (and `Retry-After`, if given). */
@@ -50,7 +53,7 @@ export class TokenEndpointStub {
             const status = failure?.status;
             const body = status
               ? { error: status >= 500 ? 'temporarily_unavailable' : 'invalid_client', error_description: `stub answered ${status}` }
-              : { access_token: `token-${n}`, token_type: this.tokenType, expires_in: this.expiresIn };
+              : { access_token: `token-${n}`, token_type: this.tokenType, expires_in: this.expiresIn, scope: this.scope };
             const retryAfter = failure?.retryAfterSeconds !== undefined ? { 'retry-after': String(failure.retryAfterSeconds) } : {};
             res.writeHead(status ?? 200, { 'content-type': 'application/json', ...this.headers, ...retryAfter }).end(JSON.stringify(body));
           })(),

@@ -274,6 +274,7 @@ describe('M2MTokenService entries, counters, events and options', () => {
     expect(service.quota()).toMatchObject({ clientId: 'svc', client: [{ bucket: 'per_day', limit: 1000, remaining: 5 }] });
     expect(emitted).toEqual([service.quota()]);
     expect(warn).toHaveBeenCalledWith(expect.stringMatching(/quota of client svc is low: client quota per_day: 5 of 1000/));
+    expect((warn.mock.contexts[0] as { context?: string }).context).toBe('M2MTokenService');
     endpoint.headers = {};
     await service.getToken({ audience: `${API}/other` });
     expect(service.quota()).toBe(emitted[0]); // an answer without quota headers keeps the last figures
@@ -304,5 +305,17 @@ describe('M2MTokenService entries, counters, events and options', () => {
     await service.getToken({ audience: API });
     clock.advance(1_000); // the timer finds the token due when it fires
     await vi.waitFor(() => expect(endpoint.requests).toBe(2), { timeout: 10_000 });
+  });
+
+  it('options_are_checked_when_the_service_is_built', () => {
+    expect(() => make({ clientId: '' })).toThrow(/'clientId'/);
+    service = make();
+  });
+
+  it('the_scope_the_issuer_granted_is_handed_on_and_none_is_invented', async () => {
+    service = make();
+    expect(Object.keys(await service.getToken({ audience: API }))).not.toContain('scope');
+    endpoint.scope = 'read write';
+    expect(await service.getToken({ audience: `${API}/other` })).toMatchObject({ scope: 'read write', tokenType: 'Bearer' });
   });
 });

@@ -233,6 +233,8 @@ describe('SiblingClient origins, invalid_token retries and DPoP', () => {
     expect(await statusOf(c.axiosRef.get('x'))).toBe(200);
     expect(await statusOf(c.axiosRef.get(`${target.url}/internal`))).toBe(200);
     expect(await statusOf(c.axiosRef.get(`${target.url}/internalx`))).toBe('SiblingPathError');
+    const refused = (await c.axiosRef.get('../admin').catch((e: unknown) => e)) as Error;
+    expect(refused.message).toContain(`only sends requests under ${target.url}/internal/; refused a request to ${target.url}/admin`);
     expect(target.calls.map((r) => r.url)).toEqual(['/internal/x', '/internal']);
   });
 
