@@ -265,8 +265,8 @@ describe('KeySource boundaries, listeners and logs', () => {
     new Promise<JwksFetchOutcome>((resolve) => keys.onFetch((outcome) => setImmediate(() => resolve(outcome))));
   const errorOf = (p: Promise<unknown>) =>
     p.then(
-      () => undefined,
-      (e: unknown) => e as InvalidTokenError & KeysUnavailableError,
+      () => ({}) as Partial<KeysUnavailableError> & { code?: string },
+      (e: unknown) => e as Partial<KeysUnavailableError> & { code?: string },
     );
 
   beforeEach(async () => {
@@ -440,6 +440,21 @@ describe('KeySource boundaries, listeners and logs', () => {
       expect.stringContaining('the JWKS holds no usable key for ES256 (kid "key-1": no accepted algorithm (key verifies RS256))'),
     );
     expect(debug).toHaveBeenCalledWith('JWKS member left out: kid "key-1": no accepted algorithm (key verifies RS256)');
+    const jwk = issuer.keys[0]!.publicKey.export({ format: 'jwk' }) as object;
+    issuer.behaviour = {
+      kind: 'json',
+      body: {
+        keys: [
+          { ...jwk, kid: 'a', use: 'enc' },
+          { ...jwk, kid: 'b', use: 'enc' },
+        ],
+      },
+    };
+    await source().warm();
+    expect(error).toHaveBeenLastCalledWith(expect.stringContaining('no usable key for RS256 (kid "a": use "enc"; kid "b": use "enc")'));
+    issuer.behaviour = { kind: 'json', body: { keys: [] } };
+    await source({ algorithms: ['RS256', 'ES256'] }).warm();
+    expect(error).toHaveBeenLastCalledWith(expect.stringMatching(/: the JWKS holds no usable key for RS256, ES256$/));
   });
 });
 
