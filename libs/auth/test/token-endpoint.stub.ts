@@ -10,6 +10,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export class TokenEndpointStub {
   /** Token requests received, answered or not. */
   requests = 0;
+  /** Parameters of the last token request (JSON body, as the auth0 dialect sends, or form-encoded). */
+  lastBody: Record<string, unknown> = {};
   delayMs = 0;
   expiresIn = 3600;
   /** `token_type` of the answers (`DPoP` for DPoP-bound tokens). */
@@ -42,12 +44,17 @@ export class TokenEndpointStub {
   async start(): Promise<this> {
     this.server = createServer((req, res) => {
       const n = ++this.requests;
-      req.resume();
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
       // The answer's work is async; nothing awaits an 'end' listener, so the promise is dropped on purpose.
       req.on(
         'end',
         () =>
           void (async () => {
+            const text = Buffer.concat(chunks).toString();
+            this.lastBody = text.startsWith('{')
+              ? (JSON.parse(text) as Record<string, unknown>)
+              : Object.fromEntries(new URLSearchParams(text));
             await sleep(this.delayMs);
             const failure = this.failures.shift();
             const status = failure?.status;

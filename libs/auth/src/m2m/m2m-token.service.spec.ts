@@ -290,13 +290,22 @@ describe('M2MTokenService entries, counters, events and options', () => {
       delete: async (key) => void entries.delete(key),
       close: async () => undefined,
     };
+    let closed = false;
+    lax.close = async () => {
+      closed = true;
+    };
     service = new M2MTokenService({ tokenEndpoint: endpoint.url, clientId: 'svc', clientSecret: 'secret', maxAttempts: 1, clock }, lax);
     const first = await service.getToken({ audience: API });
+    expect(entries.size).toBe(1); // the cache given is the one used
     clock.advance(3600_000);
     endpoint.failNext(1, 503);
     await expect(service.getToken({ audience: API })).rejects.toMatchObject({ status: 503 });
+    // Inside the failure back-off the expired token is not served either.
+    await expect(service.getToken({ audience: API })).rejects.toMatchObject({ status: 503 });
     clock.advance(10_000); // past the failure back-off
     expect((await service.getToken({ audience: API })).accessToken).not.toBe(first.accessToken);
+    await service.onModuleDestroy();
+    expect(closed).toBe(true);
   });
 
   it('background_refresh_renews_at_the_refresh_point_without_a_caller', async () => {
@@ -317,5 +326,56 @@ describe('M2MTokenService entries, counters, events and options', () => {
     expect(Object.keys(await service.getToken({ audience: API }))).not.toContain('scope');
     endpoint.scope = 'read write';
     expect(await service.getToken({ audience: `${API}/other` })).toMatchObject({ scope: 'read write', tokenType: 'Bearer' });
+  });
+
+  it('past_the_2_s_stale_window_a_still_valid_token_serves_for_the_rest_of_the_failure_backoff', async () => {
+    service = make({ failureBackoffMs: 5000, refreshBufferSeconds: 60, maxAttempts: 1 });
+    const token = await service.getToken({ audience: API });
+    endpoint.failNext(1, 503);
+    clock.advance(3600_000 - 30_000);
+    expect((await service.getToken({ audience: API })).accessToken).toBe(token.accessToken);
+    clock.advance(2_001); // the stale window is over, the back-off is not
+    expect((await service.getToken({ audience: API })).accessToken).toBe(token.accessToken);
+    expect(endpoint.requests).toBe(2);
+  });
+
+  it('an_audience_and_scopes_never_share_an_entry_with_a_longer_audience', async () => {
+    service = make();
+    const scoped = await service.getToken({ audience: API, scopes: ['x'] });
+    expect((await service.getToken({ audience: `${API}x` })).accessToken).not.toBe(scoped.accessToken);
+    expect((await service.getToken({ audience: `${API}\nx` })).accessToken).not.toBe(scoped.accessToken);
+  });
+
+  it('the_token_request_names_the_audience_and_the_sorted_scopes', async () => {
+    service = make();
+    await service.getToken({ audience: API, scopes: ['write', 'read'] });
+    expect(endpoint.lastBody).toMatchObject({ resource: API, scope: 'read write' }); // RFC 8707 (the standard dialect)
+  });
+
+  it('a_failed_renewal_is_logged_with_its_audience_and_whether_the_cached_token_still_serves', async () => {
+    const warn = vi.spyOn(Logger.prototype, 'warn');
+    service = make({ refreshBufferSeconds: 60 });
+    endpoint.failNext(1, 400);
+    await expect(service.getToken({ audience: API })).rejects.toMatchObject({ status: 400 });
+    expect(warn).toHaveBeenLastCalledWith(
+      expect.stringMatching(new RegExp(`^Token request for audience ${API} failed: .*stub answered 400$`)),
+    );
+    await service.getToken({ audience: API });
+    clock.advance(3600_000 - 30_000);
+    endpoint.failNext(1, 400);
+    await service.getToken({ audience: API });
+    expect(warn).toHaveBeenLastCalledWith(expect.stringMatching(/stub answered 400 \(still serving the cached token until it expires\)$/));
+  });
+
+  it('with_background_refresh_a_failed_renewal_is_tried_again_2_s_later_while_the_token_still_serves', async () => {
+    endpoint.expiresIn = 1; // refresh point 0.4-0.5 s ahead on the (real-time) timer
+    service = make({ backgroundRefresh: true, refreshBufferSeconds: 60 });
+    await service.getToken({ audience: API });
+    endpoint.failNext(1, 400); // the timer's renewal is refused; the token is still unexpired
+    clock.advance(600);
+    await vi.waitFor(() => expect(endpoint.requests).toBe(2), { timeout: 10_000 });
+    clock.advance(2_000);
+    await vi.waitFor(() => expect(endpoint.requests).toBe(3), { timeout: 10_000 });
+    expect(service.stats().failures).toBe(1);
   });
 });
