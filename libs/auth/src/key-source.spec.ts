@@ -291,9 +291,10 @@ describe('KeySource boundaries, listeners and logs', () => {
   it('known_keys_are_refreshed_from_max_age_on_not_before', async () => {
     const keys = source();
     await keys.warm();
+    const fetches = vi.spyOn(keys as unknown as { fetchKeys(): Promise<boolean> }, 'fetchKeys');
     clock += 59_999;
     await keys.getKey('key-1', 'RS256');
-    expect(issuer.jwksFetches).toBe(1);
+    expect(fetches).not.toHaveBeenCalled(); // a refresh starts synchronously: none was started
     clock += 1;
     const refreshed = nextOutcome(keys);
     await keys.getKey('key-1', 'RS256');
@@ -329,8 +330,10 @@ describe('KeySource boundaries, listeners and logs', () => {
     const failed = nextOutcome(keys);
     await keys.getKey('key-1', 'RS256');
     expect(await failed).toBe('failure');
+    const fetches = vi.spyOn(keys as unknown as { fetchKeys(): Promise<boolean> }, 'fetchKeys');
     clock += 9_999;
     await keys.getKey('key-1', 'RS256');
+    expect(fetches).not.toHaveBeenCalled();
     expect(issuer.jwksFetches).toBe(2);
     clock += 1;
     const again = nextOutcome(keys);
