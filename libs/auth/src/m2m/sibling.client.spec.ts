@@ -138,12 +138,14 @@ async function sibling401(): Promise<{
   calls: Call[];
   rejected: Set<string>;
   challenge: { value: string };
-  nonce: { value?: string };
+  nonce: { value?: string; rotate?: boolean; challenge?: string };
+  status: { value: number };
 }> {
   const calls: Call[] = [];
   const rejected = new Set<string>();
   const challenge = { value: 'Bearer error="invalid_token"' };
-  const nonce: { value?: string } = {};
+  const nonce: { value?: string; rotate?: boolean; challenge?: string } = {};
+  const status = { value: 401 };
   const server = createServer((req, res) => {
     const authorization = req.headers.authorization;
     const dpop = req.headers.dpop as string | undefined;
@@ -153,20 +155,22 @@ async function sibling401(): Promise<{
       res.writeHead(302, { location: `http://127.0.0.1:1/elsewhere` }).end();
       return;
     }
+    // `rotate`: a new nonce for every request, so no proof ever carries the current one.
+    if (nonce.rotate) nonce.value = `n-${calls.length}`;
     if (nonce.value !== undefined && (!dpop || decodeJwt(dpop).nonce !== nonce.value)) {
-      res.writeHead(401, { 'www-authenticate': 'DPoP error="use_dpop_nonce"', 'dpop-nonce': nonce.value }).end();
+      res.writeHead(401, { 'www-authenticate': nonce.challenge ?? 'DPoP error="use_dpop_nonce"', 'dpop-nonce': nonce.value }).end();
       return;
     }
     const token = authorization?.split(' ')[1] ?? '';
     if (rejected.has(token)) {
-      res.writeHead(401, { 'www-authenticate': challenge.value }).end();
+      res.writeHead(status.value, { 'www-authenticate': challenge.value }).end();
       return;
     }
     res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { server, url: `http://127.0.0.1:${port}`, calls, rejected, challenge, nonce };
+  return { server, url: `http://127.0.0.1:${port}`, calls, rejected, challenge, nonce, status };
 }
 
 describe('SiblingClient origins, invalid_token retries and DPoP', () => {
@@ -200,6 +204,9 @@ describe('SiblingClient origins, invalid_token retries and DPoP', () => {
     target.rejected.clear();
     target.challenge.value = 'Bearer error="invalid_token"';
     delete target.nonce.value;
+    delete target.nonce.rotate;
+    delete target.nonce.challenge;
+    target.status.value = 401;
     tokens = new M2MTokenService({ tokenEndpoint: endpoint.url, clientId: 'svc', clientSecret: 'secret', maxAttempts: 1, dpop: {} });
   });
   afterEach(async () => {
@@ -372,6 +379,40 @@ describe('SiblingClient origins, invalid_token retries and DPoP', () => {
     tokens.dpopProof = (input) => original({ ...input, nonce: 'stale' });
     expect(await statusOf(c.axiosRef.get('/z'))).toBe(401);
     expect(target.calls).toHaveLength(5);
+  });
+
+  it('the_nonce_retry_happens_once_even_when_every_refusal_brings_a_new_nonce', async () => {
+    endpoint.tokenType = 'DPoP';
+    target.nonce.value = 'n-0';
+    target.nonce.rotate = true;
+    expect(await statusOf(client({ dpop: true }).axiosRef.get('/x'))).toBe(401);
+    expect(target.calls).toHaveLength(2);
+  });
+
+  it('the_use_dpop_nonce_challenge_is_read_with_spaces_and_without_quotes', async () => {
+    endpoint.tokenType = 'DPoP';
+    target.nonce.value = 'n-1';
+    target.nonce.challenge = 'DPoP algs="ES256", error = use_dpop_nonce';
+    expect(await statusOf(client({ dpop: true }).axiosRef.get('/x'))).toBe(200);
+    expect(target.calls).toHaveLength(2);
+  });
+
+  it('an_invalid_token_challenge_on_an_answer_other_than_401_is_not_retried', async () => {
+    const c = client();
+    target.status.value = 403;
+    await rejectCurrentToken();
+    expect(await statusOf(c.axiosRef.get('/x'))).toBe(403);
+    expect(target.calls).toHaveLength(1);
+  });
+
+  it('a_sibling_that_cannot_be_reached_gives_the_callers_its_connection_error', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    const c = new SiblingClient({ name: 'gone', baseUrl: `http://127.0.0.1:${port}/internal`, audience: AUDIENCE }, tokens);
+    const error = await c.axiosRef.get('/x').catch((e: unknown) => e);
+    expect(error).toMatchObject({ isAxiosError: true, code: 'ECONNREFUSED' }); // not a TypeError from the retry logic
   });
 
   it('a_bearer_sibling_does_not_act_on_dpop_nonce_challenges', async () => {
