@@ -11,7 +11,7 @@ describe('KeySource', () => {
     new KeySource({
       resolveJwksUri: async () => issuer.jwksUri,
       algorithms: ['RS256'],
-      timeoutMs: 300,
+      timeoutMs: 2_000, // a deadline, not a threshold: only the hanging-endpoint spec waits it out
       cooldownMs: 10_000,
       maxAgeMs: 60_000,
       staleIfErrorMs: 3_600_000,
@@ -252,7 +252,7 @@ describe('KeySource boundaries, listeners and logs', () => {
         return issuer.jwksUri;
       },
       algorithms: ['RS256'],
-      timeoutMs: 300,
+      timeoutMs: 2_000, // a deadline, not a threshold: only the hanging-endpoint spec waits it out
       cooldownMs: 10_000,
       maxAgeMs: 60_000,
       staleIfErrorMs: 3_600_000,
@@ -468,7 +468,7 @@ describe('KeySource refetch slots and cooldowns', () => {
     new KeySource({
       resolveJwksUri: async () => issuer.jwksUri,
       algorithms: ['RS256'],
-      timeoutMs: 300,
+      timeoutMs: 2_000, // a deadline, not a threshold: only the hanging-endpoint spec waits it out
       cooldownMs: 10_000,
       maxAgeMs: 60_000,
       staleIfErrorMs: 3_600_000,
