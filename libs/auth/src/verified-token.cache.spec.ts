@@ -205,6 +205,9 @@ describe('VerifiedTokenCache bookkeeping', () => {
     for (let i = 0; i < 100_000; i++) deep = { d: deep };
     const bytes = charge(bare(deep));
     expect(bytes).toBeLessThan(charge(bare({})) + 40 * (32 + 16 + 1 + 32));
+    let deepList: unknown[] = [];
+    for (let i = 0; i < 100_000; i++) deepList = [deepList];
+    expect(charge(bare({ l: deepList }))).toBeLessThan(charge(bare({})) + 40 * (32 + 8 + 32) + 32);
   });
 
   it('entries_are_keyed_by_the_signature_alone_so_a_second_token_with_that_signature_replaces_the_first', () => {
