@@ -344,6 +344,8 @@ describe('M2MTokenService entries, counters, events and options', () => {
     const scoped = await service.getToken({ audience: API, scopes: ['x'] });
     expect((await service.getToken({ audience: `${API}x` })).accessToken).not.toBe(scoped.accessToken);
     expect((await service.getToken({ audience: `${API}\nx` })).accessToken).not.toBe(scoped.accessToken);
+    const two = await service.getToken({ audience: API, scopes: ['a', 'b'] });
+    expect((await service.getToken({ audience: API, scopes: ['ab'] })).accessToken).not.toBe(two.accessToken);
   });
 
   it('the_token_request_names_the_audience_and_the_sorted_scopes', async () => {
@@ -371,9 +373,12 @@ describe('M2MTokenService entries, counters, events and options', () => {
     endpoint.expiresIn = 1; // refresh point 0.4-0.5 s ahead on the (real-time) timer
     service = make({ backgroundRefresh: true, refreshBufferSeconds: 60 });
     await service.getToken({ audience: API });
+    const failures: boolean[] = [];
+    service.events.on('failure', ({ servedStale }) => failures.push(servedStale));
     endpoint.failNext(1, 400); // the timer's renewal is refused; the token is still unexpired
     clock.advance(600);
-    await vi.waitFor(() => expect(endpoint.requests).toBe(2), { timeout: 10_000 });
+    await vi.waitFor(() => expect(failures).toEqual([true]), { timeout: 10_000 }); // handled, retry scheduled
+    expect(endpoint.requests).toBe(2);
     clock.advance(2_000);
     await vi.waitFor(() => expect(endpoint.requests).toBe(3), { timeout: 10_000 });
     expect(service.stats().failures).toBe(1);
