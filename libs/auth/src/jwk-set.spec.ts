@@ -113,3 +113,74 @@ describe('importJwkSet', () => {
     expect(() => importJwkSet({ keys: [] }, accepted)).toThrow('the JWKS has no "keys" array');
   });
 });
+
+describe('importJwkSet, key types and member shapes', () => {
+  const all = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+  const algorithmsOf = (jwk: Record<string, unknown>, accepted: readonly string[] = all) =>
+    importJwkSet([jwk], accepted).keys.map((k) => k.algorithms)[0];
+
+  it('each_key_type_and_curve_verifies_its_rfc_7518_algorithms', () => {
+    expect(algorithmsOf(jwkOf(rsa.publicKey))).toEqual(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512']);
+    expect(algorithmsOf(jwkOf(ec.publicKey))).toEqual(['ES256']);
+    expect(algorithmsOf(jwkOf(generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey))).toEqual(['ES384']);
+    expect(algorithmsOf(jwkOf(generateKeyPairSync('ec', { namedCurve: 'P-521' }).publicKey))).toEqual(['ES512']);
+    expect(algorithmsOf(jwkOf(ed.publicKey))).toEqual(['EdDSA']);
+    expect(algorithmsOf(jwkOf(generateKeyPairSync('ed448').publicKey))).toEqual(['EdDSA']);
+  });
+
+  it('use_sig_and_key_ops_with_verify_are_usable_other_shapes_are_not', () => {
+    const { keys, skipped } = importJwkSet(
+      [
+        jwkOf(rsa.publicKey, { kid: 'sig', use: 'sig' }),
+        jwkOf(rsa.publicKey, { kid: 'ops', key_ops: ['sign', 'verify'] }),
+        jwkOf(rsa.publicKey, { kid: 'ops-string', key_ops: 'verify' }),
+        jwkOf(rsa.publicKey, { kid: 'ops-empty', key_ops: [] }),
+        jwkOf(rsa.publicKey, { kid: 'use-null', use: null }),
+      ],
+      ['RS256'],
+    );
+    expect(keys.map((k) => k.kid)).toEqual(['sig', 'ops']);
+    expect(skipped).toEqual([
+      'kid "ops-string": key_ops without verify',
+      'kid "ops-empty": key_ops without verify',
+      'kid "use-null": use null',
+    ]);
+  });
+
+  it('a_kid_that_is_empty_or_not_a_string_is_no_kid_and_kidless_members_are_all_kept', () => {
+    const { keys, skipped } = importJwkSet(
+      [
+        jwkOf(rsa.publicKey, { kid: '' }),
+        jwkOf(otherRsa.publicKey, { kid: 7 }),
+        jwkOf(ec.publicKey),
+        jwkOf(rsa.publicKey, { kid: 7, use: 'enc' }),
+        null,
+        [jwkOf(rsa.publicKey)],
+      ],
+      ['RS256', 'PS256', 'ES256'],
+    );
+    expect(keys.map((k) => k.kid)).toEqual([undefined, undefined, undefined]);
+    expect(keys[1]!.key.equals(otherRsa.publicKey)).toBe(true);
+    expect(skipped).toEqual(['member 3: use "enc"', 'member 4: not a JSON object', 'member 5: not a JSON object']);
+  });
+
+  it('a_member_that_does_not_import_does_not_take_its_kid_from_a_later_good_one', () => {
+    const { keys, skipped } = importJwkSet(
+      [{ kty: 'EC', crv: 'P-256', kid: 'k', x: 'AA', y: 'AA' }, jwkOf(ec.publicKey, { kid: 'k' })],
+      ['RS256', 'PS256', 'ES256'],
+    );
+    expect(keys.map((k) => k.kid)).toEqual(['k']);
+    expect(keys[0]!.key.equals(ec.publicKey)).toBe(true);
+    expect(skipped).toEqual([expect.stringMatching(/^kid "k": does not import \(.+\)$/)]);
+  });
+
+  it('an_rsa_key_that_names_one_algorithm_is_usable_only_when_that_one_is_accepted', () => {
+    expect(algorithmsOf(jwkOf(rsa.publicKey, { alg: 'PS512' }))).toEqual(['PS512']);
+    expect(importJwkSet([jwkOf(rsa.publicKey, { kid: 'r', alg: 'PS512' })], ['PS256']).skipped).toEqual([
+      'kid "r": no accepted algorithm (key verifies PS512)',
+    ]);
+    expect(importJwkSet([jwkOf(rsa.publicKey, { kid: 'r' })], ['ES256']).skipped).toEqual([
+      'kid "r": no accepted algorithm (key verifies RS256, RS384, RS512, PS256, PS384, PS512)',
+    ]);
+  });
+});

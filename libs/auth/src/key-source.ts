@@ -41,7 +41,7 @@ export type JwksFetchOutcome = 'success' | 'failure';
 export class KeySource {
   private readonly logger = new Logger('KeySource');
   private keys: readonly SigningKey[] = [];
-  private byKid = new Map<string, SigningKey>();
+  private byKid = new Map<string | undefined, SigningKey>();
   /** Start of the last successful fetch: the JWKS is at least that recent. */
   private fetchedAt = -Infinity;
   /** Start of the last fetch, successful or not. */
@@ -62,7 +62,8 @@ export class KeySource {
    * readiness probes may ask at any rate.
    */
   get ready(): boolean {
-    return this.keys.length > 0 && this.isFreshFor(this.fetchedAt, this.options.staleIfErrorMs);
+    // `fetchedAt` is set only by a fetch that found usable keys (and keys are only ever replaced by such a set).
+    return this.isFreshFor(this.fetchedAt, this.options.staleIfErrorMs);
   }
 
   /** Called with the kids of keys that left the JWKS (or changed under their kid), so caches built on them can drop their entries. */
@@ -149,12 +150,8 @@ export class KeySource {
 
   /** Stale-while-revalidate: past maxAge, one background refresh (per cooldown) while known keys serve. */
   private refreshIfOld(): void {
-    if (
-      this.pending ||
-      this.isFreshFor(this.fetchedAt, this.options.maxAgeMs) ||
-      this.isFreshFor(this.attemptedAt, this.options.cooldownMs)
-    )
-      return;
+    // A refresh in flight is not started twice: reload() shares the pending fetch.
+    if (this.isFreshFor(this.fetchedAt, this.options.maxAgeMs) || this.isFreshFor(this.attemptedAt, this.options.cooldownMs)) return;
     void this.reload();
   }
 
@@ -235,10 +232,10 @@ export class KeySource {
     const jwksUri = await this.options.resolveJwksUri();
     this.jwksUri = jwksUri;
     span.setAttributes(urlAttributes(jwksUri));
+    // Only getKeys() is called: jwks-rsa's cache and rate limit wrap getSigningKey(), which is not
+    // used (this class caches the imported keys itself and rate-limits with its cooldowns).
     this.client = new JwksClient({
       jwksUri,
-      cache: false, // this class caches the imported keys itself
-      rateLimit: false, // and rate-limits with its cooldowns
       timeout: this.options.timeoutMs,
       // A hard deadline for the whole exchange (jwks-rsa's own timeout is an idle-socket timeout).
       fetcher: (uri: string) => fetchJson(uri, this.options.timeoutMs) as Promise<{ keys: never[] }>,
@@ -252,7 +249,8 @@ export class KeySource {
     const removed = this.keys.filter((old) => !next.some((k) => k.kid === old.kid && k.key.equals(old.key))).map((k) => k.kid);
     this.keys = next;
     this.byKid = new Map();
-    for (const k of next) if (k.kid !== undefined) this.byKid.set(k.kid, k);
+    // Kid-less keys land under `undefined`, which find() never looks up (it serves the only key instead).
+    for (const k of next) this.byKid.set(k.kid, k);
     if (removed.length) for (const l of this.removedListeners) l(removed);
   }
 

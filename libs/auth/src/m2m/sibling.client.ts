@@ -116,7 +116,13 @@ export class SiblingClient extends HttpService {
     }
     if (state.retried || !/\berror\s*=\s*"?invalid_token\b/i.test(challenge)) throw error;
     if (!IDEMPOTENT_METHODS.has(method) && config.retryOnInvalidToken !== true) throw error;
-    await this.tokens.invalidate({ audience: this.sibling.audience, scopes: this.sibling.scopes, accessToken: state.accessToken });
+    // The entry the token came from: a DPoP sibling's tokens are cached apart from Bearer ones.
+    await this.tokens.invalidate({
+      audience: this.sibling.audience,
+      scopes: this.sibling.scopes,
+      dpop: this.sibling.dpop === true,
+      accessToken: state.accessToken,
+    });
     config[M2M_STATE] = { ...state, retried: true };
     return this.axiosRef.request(config);
   }

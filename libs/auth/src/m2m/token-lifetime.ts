@@ -36,8 +36,8 @@ export function isFresh(token: CachedToken, now: number): boolean {
   return now < token.refreshAt && now < token.expiresAt;
 }
 
+/** The JWT's `exp` in epoch ms; undefined for opaque tokens (decodeJwt throws on anything but a three-part JWT). */
 function jwtExpiry(token: string): number | undefined {
-  if (token.split('.').length !== 3) return undefined;
   try {
     const { exp } = decodeJwt(token);
     return typeof exp === 'number' ? exp * 1000 : undefined;

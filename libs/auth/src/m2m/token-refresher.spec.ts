@@ -68,4 +68,31 @@ describe('TokenRefresher', () => {
     await sleep(30);
     expect(renewals).toHaveLength(0);
   });
+  it('pending_renewals_never_keep_the_process_alive', () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    refresher.schedule(target, clock.now() + 3600_000);
+    refresher.schedule({ ...target, key: 'other' }, clock.now() + 3600_000);
+    expect(timers()).toBe(before);
+  });
+
+  it('a_renewal_that_fails_is_swallowed_not_left_as_an_unhandled_rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      let attempts = 0;
+      const failing = new TokenRefresher(cache, clock, async () => {
+        attempts++;
+        throw new Error('issuer down');
+      });
+      failing.schedule(target, clock.now());
+      await vi.waitFor(() => expect(attempts).toBe(1), { timeout: 10_000 });
+      await new Promise((resolve) => setImmediate(resolve));
+      failing.close();
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
 });

@@ -53,7 +53,7 @@ export class TokenRefresher {
   }
 
   private async refresh(target: TokenTarget): Promise<void> {
-    if (this.closed) return;
+    // No `closed` test here: close() clears every timer and schedule() refuses new ones once closed.
     try {
       const cached = await this.cache.get(target.key);
       if (cached && isFresh(cached, this.clock.now())) {
