@@ -380,7 +380,8 @@ describe('KeySource boundaries, listeners and logs', () => {
 
   it('fetch_outcomes_reach_every_listener', async () => {
     const keys = source();
-    const [a, b]: JwksFetchOutcome[][] = [[], []];
+    const a: JwksFetchOutcome[] = [];
+    const b: JwksFetchOutcome[] = [];
     keys.onFetch((o) => a.push(o));
     keys.onFetch((o) => b.push(o));
     await keys.warm();
