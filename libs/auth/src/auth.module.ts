@@ -12,6 +12,7 @@ import { KeySource } from './key-source.js';
 import { KeyWarmer } from './key-warmer.js';
 import { RouteAudiences } from './route-audiences.js';
 import { ScopesGuard } from './scopes.guard.js';
+import { GlobalAuthGuard } from './global-auth.guard.js';
 import { VerifiedTokenCache } from './verified-token.cache.js';
 import { assertAuthOptions } from './auth.options.assert.js';
 import { systemClock } from './clock.js';
@@ -86,8 +87,9 @@ function withGlobalGuards<T extends { providers?: Provider[] }>(definition: T, g
     ...definition,
     providers: [
       ...(definition.providers ?? []),
-      { provide: APP_GUARD, useExisting: JwtAuthGuard },
-      { provide: APP_GUARD, useExisting: ScopesGuard },
+      // JwtAuthGuard then ScopesGuard, as one guard: Nest runs each global guard in turn per request.
+      GlobalAuthGuard,
+      { provide: APP_GUARD, useExisting: GlobalAuthGuard },
     ],
   };
 }
