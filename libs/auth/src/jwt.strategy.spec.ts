@@ -1,0 +1,82 @@
+/**
+ * JwtStrategy's defaults and limits as a caller meets them: the clock tolerance applied to `exp`
+ * when none is configured, and the token size limit, each at its edge.
+ */
+import { Controller, Get, type INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import request from 'supertest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { TestIssuer } from '../test/test-issuer.js';
+import { AuthModule } from './auth.module.js';
+import type { AuthModuleOptions } from './auth.options.js';
+
+@Controller('r')
+class RoutesController {
+  @Get()
+  read() {
+    return { ok: true };
+  }
+}
+
+describe('JwtStrategy defaults and limits', () => {
+  let issuer: TestIssuer;
+  let app: INestApplication | undefined;
+  let now = Date.now();
+  const seconds = () => Math.floor(now / 1000);
+  const call = (authorization: string) => request(app!.getHttpServer()).get('/r').set('Authorization', authorization);
+  const description = (res: { headers: Record<string, string> }) =>
+    /error_description="([^"]*)"/.exec(res.headers['www-authenticate'])?.[1];
+
+  async function boot(options: Partial<AuthModuleOptions> = {}): Promise<void> {
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        AuthModule.forRoot({
+          issuer: issuer.issuer,
+          audience: issuer.audience,
+          jwksUri: issuer.jwksUri,
+          clock: { now: () => now },
+          globalGuards: true,
+          ...options,
+        }),
+      ],
+      controllers: [RoutesController],
+    }).compile();
+    app = moduleRef.createNestApplication({ logger: false });
+    await app.listen(0, '127.0.0.1');
+  }
+
+  beforeAll(async () => {
+    issuer = await new TestIssuer().start();
+  });
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+    now = Date.now();
+  });
+  afterAll(async () => issuer?.close());
+
+  it('accepts_a_token_up_to_5_seconds_past_its_exp_when_no_tolerance_is_configured', async () => {
+    await boot();
+    const exp = seconds();
+    // Fresh tokens each time: a verified token would be answered from the cache.
+    now = (exp + 4) * 1000;
+    await call(`Bearer ${issuer.sign(issuer.claims({ iat: exp - 60, exp }))}`).expect(200);
+    now = (exp + 6) * 1000;
+    const res = await call(`Bearer ${issuer.sign(issuer.claims({ iat: exp - 60, exp, jti: 'second' }))}`).expect(401);
+    expect(description(res)).toBe('Token expired');
+  });
+
+  it('refuses_a_token_over_8192_characters_as_too_large_before_reading_it', async () => {
+    await boot();
+    expect(description(await call(`Bearer ${'a'.repeat(8193)}`).expect(401))).toBe('Token too large');
+    // At the limit the token is read, and refused for what it is.
+    expect(description(await call(`Bearer ${'a'.repeat(8192)}`).expect(401))).toBe('Malformed token');
+    await call(`Bearer ${issuer.sign()}`).expect(200);
+  });
+
+  it('takes_the_configured_size_limit', async () => {
+    await boot({ maxTokenLength: 10 });
+    expect(description(await call(`Bearer ${'a'.repeat(11)}`).expect(401))).toBe('Token too large');
+    expect(description(await call(`Bearer ${'a'.repeat(10)}`).expect(401))).toBe('Malformed token');
+  });
+});
