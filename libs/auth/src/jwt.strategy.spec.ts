@@ -66,6 +66,23 @@ describe('JwtStrategy defaults and limits', () => {
     expect(description(res)).toBe('Token expired');
   });
 
+  it('only_a_numeric_iat_lets_an_unknown_kid_be_refused_without_a_jwks_fetch', async () => {
+    await boot();
+    await call(`Bearer ${issuer.sign(issuer.claims({ iat: seconds(), exp: seconds() + 3600 }))}`).expect(200);
+    issuer.rotate({ keepOld: true });
+    now += 60_000;
+    const fetches = issuer.jwksFetches;
+    // Issued before the last fetch: its kid cannot be a key published since, and costs no fetch.
+    const before = await call(`Bearer ${issuer.sign(issuer.claims({ iat: seconds() - 120, exp: seconds() + 3600 }))}`).expect(401);
+    expect(description(before)).toBe('Unknown signing key');
+    expect(issuer.jwksFetches).toBe(fetches);
+    // A string is no iat (read as a number, '5' would date the token to 1970, before the fetch): the
+    // kid may be new, so the JWKS is fetched, the key found, and the token refused for its iat.
+    const stringIat = await call(`Bearer ${issuer.sign(issuer.claims({ iat: '5', exp: seconds() + 3600 }))}`).expect(401);
+    expect(description(stringIat)).toBe('Invalid iat claim');
+    expect(issuer.jwksFetches).toBe(fetches + 1);
+  });
+
   it('refuses_a_token_over_8192_characters_as_too_large_before_reading_it', async () => {
     await boot();
     expect(description(await call(`Bearer ${'a'.repeat(8193)}`).expect(401))).toBe('Token too large');
