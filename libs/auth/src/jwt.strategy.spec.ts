@@ -2,19 +2,33 @@
  * JwtStrategy's defaults and limits as a caller meets them: the clock tolerance applied to `exp`
  * when none is configured, and the token size limit, each at its edge.
  */
-import { Controller, Get, type INestApplication } from '@nestjs/common';
+import { Controller, Get, type INestApplication, UseGuards } from '@nestjs/common';
+import { AuthGuard } from '@nestjs/passport';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TestIssuer } from '../test/test-issuer.js';
 import { AuthModule } from './auth.module.js';
 import type { AuthModuleOptions } from './auth.options.js';
+import { Principal } from './principal.decorator.js';
+import type { AuthPrincipal } from './principal.js';
+import { VerifiedTokenCache } from './verified-token.cache.js';
 
 @Controller('r')
 class RoutesController {
   @Get()
   read() {
     return { ok: true };
+  }
+}
+
+/** The strategy under passport's own guard, as `@UseGuards(AuthGuard('jwt'))` uses it (no JwtAuthGuard fast path). */
+@Controller('p')
+@UseGuards(AuthGuard('jwt'))
+class PassportController {
+  @Get()
+  read(@Principal() caller: AuthPrincipal) {
+    return { clientId: caller.clientId, scopes: [...caller.scopes] };
   }
 }
 
@@ -95,5 +109,46 @@ describe('JwtStrategy defaults and limits', () => {
     await boot({ maxTokenLength: 10 });
     expect(description(await call(`Bearer ${'a'.repeat(11)}`).expect(401))).toBe('Token too large');
     expect(description(await call(`Bearer ${'a'.repeat(10)}`).expect(401))).toBe('Malformed token');
+  });
+});
+
+describe('JwtStrategy under a plain AuthGuard("jwt")', () => {
+  let issuer: TestIssuer;
+  let app: INestApplication;
+  const call = (authorization?: string) => {
+    const r = request(app.getHttpServer()).get('/p');
+    return authorization === undefined ? r : r.set('Authorization', authorization);
+  };
+
+  beforeAll(async () => {
+    issuer = await new TestIssuer().start();
+    const moduleRef = await Test.createTestingModule({
+      imports: [AuthModule.forRoot({ issuer: issuer.issuer, audience: issuer.audience, jwksUri: issuer.jwksUri })],
+      controllers: [PassportController],
+    }).compile();
+    app = moduleRef.createNestApplication({ logger: false });
+    await app.listen(0, '127.0.0.1');
+  });
+  afterAll(async () => {
+    await app?.close();
+    await issuer?.close();
+  });
+
+  it('answers_a_verified_token_from_the_cache_with_the_same_principal', async () => {
+    const token = issuer.sign(issuer.claims({ scope: 'read:documents' }));
+    const body = { clientId: 'caller-app', scopes: ['read:documents'] };
+    await call(`Bearer ${token}`).expect(200, body);
+    expect(app.get(VerifiedTokenCache).size).toBe(1);
+    await call(`Bearer ${token}`).expect(200, body);
+    await call(`Bearer ${token}`).expect(200, body);
+  });
+
+  it('refuses_requests_without_a_usable_token_with_their_typed_answers', async () => {
+    expect((await call().expect(401)).headers['www-authenticate']).toBe('Bearer realm="api"');
+    const token = issuer.sign();
+    const twice = await call(`Bearer ${token} ${token}`).expect(400);
+    expect(twice.headers['www-authenticate']).toContain('error="invalid_request"');
+    const bad = await call(`Bearer ${issuer.sign(issuer.claims({ aud: 'https://elsewhere.test.local' }))}`).expect(401);
+    expect(bad.headers['www-authenticate']).toContain('error="invalid_token"');
   });
 });
