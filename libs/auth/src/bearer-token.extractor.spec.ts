@@ -49,8 +49,11 @@ describe('accessCredentials', () => {
 
   it('answers_no_credentials_for_no_header_and_for_other_schemes', () => {
     expect(accessCredentials(req(), true)).toBeUndefined();
+    // Among them schemes as long as Bearer (6) and DPoP (4).
     for (const header of [
       `Basic ${TOKEN}`,
+      `Digest ${TOKEN}`,
+      `HOBA ${TOKEN}`,
       `Bearerx ${TOKEN}`,
       `Beare ${TOKEN}`,
       `DPoPx ${TOKEN}`,
