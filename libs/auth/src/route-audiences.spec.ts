@@ -2,7 +2,9 @@
  * `@Audience()` resolution without HTTP (test/route-audience.spec.ts has the requests): which `aud`
  * values a route accepts, for every shape `aud` may take, and the audiences the strategy is given.
  */
+import { Controller, Get } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { Audience } from './audience.decorator.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthModule } from './auth.module.js';
 import { InvalidTokenError } from './bearer.errors.js';
@@ -14,6 +16,38 @@ const DOCUMENTS = 'https://documents.test.local';
 const AUDIT = 'https://audit.test.local';
 const AUDIT_V2 = 'https://audit-v2.test.local';
 const REPORTS = 'https://reports.test.local';
+
+@Controller('typos')
+@Audience('documents')
+class TyposController {
+  @Get('a')
+  @Audience('docments')
+  a() {}
+
+  @Get('b')
+  @Audience('docments', 'adit')
+  b() {}
+
+  @Get('c')
+  c() {}
+}
+
+describe('RouteAudiences at start-up', () => {
+  it('refuses_unknown_names_naming_each_route_and_name_once', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [AuthModule.forRoot({ issuer: 'http://127.0.0.1:9/', audience: REPORTS, namedAudiences: { documents: DOCUMENTS } })],
+      controllers: [TyposController],
+    }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    await expect(app.init()).rejects.toThrow(
+      new TypeError(
+        "@Audience() names neither a key of 'namedAudiences' nor an audience listed in 'audience': " +
+          "TyposController.a: @Audience('docments'); TyposController.b: @Audience('docments'); TyposController.b: @Audience('adit')",
+      ),
+    );
+    await app.close();
+  });
+});
 
 describe('acceptedAudiences', () => {
   it('lists_the_audience_option_and_every_named_audience_each_once', () => {
