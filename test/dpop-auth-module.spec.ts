@@ -165,6 +165,13 @@ class BoundController {
     return { clientId: caller.clientId };
   }
 
+  /** No @Principal(): nothing in the handler waits for the principal, so the guard must. */
+  @Get('bare')
+  @UseGuards(JwtAuthGuard)
+  bare() {
+    return { ok: true };
+  }
+
   @Get('passport')
   @UseGuards(AuthGuard('jwt'))
   passport(@Principal() caller: AuthPrincipal) {
@@ -203,6 +210,19 @@ describe('a DPoP-bound token answered from the verified-token cache', () => {
     expect(await call()).toMatchObject({ status: 200, body: { clientId: 'caller-app' } });
     expect(cache.size).toBe(before + 1);
     expect(await call()).toMatchObject({ status: 200, body: { clientId: 'caller-app' } });
+    const wrongUrl = await call(`http://127.0.0.1:${port}/bound/other`);
+    expect(wrongUrl.status).toBe(401);
+    expect(wrongUrl.headers['www-authenticate']).toContain('error="invalid_dpop_proof"');
+  });
+
+  it('a_handler_that_never_reads_the_principal_still_gets_a_cached_token_with_a_bad_proof_refused', async () => {
+    const token = issuer.sign(issuer.claims({ cnf: { jkt: key.jkt }, jti: 'bare' }));
+    const port = (app.getHttpServer().address() as { port: number }).port;
+    const call = async (htu: string) => {
+      const dpop = await proof(key, { htm: 'GET', htu, token });
+      return request(app.getHttpServer()).get('/bound/bare').set('Authorization', `DPoP ${token}`).set('DPoP', dpop);
+    };
+    expect(await call(`http://127.0.0.1:${port}/bound/bare`)).toMatchObject({ status: 200, body: { ok: true } });
     const wrongUrl = await call(`http://127.0.0.1:${port}/bound/other`);
     expect(wrongUrl.status).toBe(401);
     expect(wrongUrl.headers['www-authenticate']).toContain('error="invalid_dpop_proof"');

@@ -8,6 +8,7 @@ import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TestIssuer } from '../test/test-issuer.js';
+import { AuthEvents } from './auth.events.js';
 import { AuthModule } from './auth.module.js';
 import type { AuthModuleOptions } from './auth.options.js';
 import { Principal } from './principal.decorator.js';
@@ -99,7 +100,10 @@ describe('JwtStrategy defaults and limits', () => {
 
   it('refuses_a_token_over_8192_characters_as_too_large_before_reading_it', async () => {
     await boot();
+    const rejected: string[] = [];
+    app!.get(AuthEvents).on({ rejected: (code) => rejected.push(code) });
     expect(description(await call(`Bearer ${'a'.repeat(8193)}`).expect(401))).toBe('Token too large');
+    expect(rejected).toEqual(['ERR_AUTH_TOKEN_MALFORMED']);
     // At the limit the token is read, and refused for what it is.
     expect(description(await call(`Bearer ${'a'.repeat(8192)}`).expect(401))).toBe('Malformed token');
     await call(`Bearer ${issuer.sign()}`).expect(200);
