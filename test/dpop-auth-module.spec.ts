@@ -2,10 +2,11 @@
  * The AuthModule as a library with DPoP options: server nonces (RFC 9449 §9) on an injected clock,
  * and the `@Dpop()` route override read by JwtAuthGuard.
  */
-import { Controller, Get, type INestApplication } from '@nestjs/common';
+import { Controller, Get, type INestApplication, UseGuards } from '@nestjs/common';
+import { AuthGuard } from '@nestjs/passport';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AuthModule, type AuthModuleOptions, Dpop } from '@nest-m2m/auth';
+import { AuthModule, type AuthModuleOptions, type AuthPrincipal, Dpop, JwtAuthGuard, Principal, VerifiedTokenCache } from '@nest-m2m/auth';
 import { dpopTestKey, type DpopTestKey, proof } from './helpers/dpop.js';
 import { listenTestApp } from './helpers/nest-app.js';
 import { TestIssuer } from '../libs/auth/test/test-issuer.js';
@@ -152,6 +153,79 @@ describe('@Dpop() overrides the module mode per route', () => {
       .set('Authorization', `DPoP ${issuer.sign(issuer.claims({ cnf: { jkt: key.jkt } }))}`);
     expect(res.status).toBe(401);
     expect(res.headers['www-authenticate']).toBe('Bearer realm="things"');
+  });
+});
+
+/** The same route behind JwtAuthGuard and behind passport's own AuthGuard('jwt') (no fast path). */
+@Controller('bound')
+class BoundController {
+  @Get('fast')
+  @UseGuards(JwtAuthGuard)
+  fast(@Principal() caller: AuthPrincipal) {
+    return { clientId: caller.clientId };
+  }
+
+  /** No @Principal(): nothing in the handler waits for the principal, so the guard must. */
+  @Get('bare')
+  @UseGuards(JwtAuthGuard)
+  bare() {
+    return { ok: true };
+  }
+
+  @Get('passport')
+  @UseGuards(AuthGuard('jwt'))
+  passport(@Principal() caller: AuthPrincipal) {
+    return { clientId: caller.clientId };
+  }
+}
+
+describe('a DPoP-bound token answered from the verified-token cache', () => {
+  let issuer: TestIssuer;
+  let key: DpopTestKey;
+  let app: INestApplication;
+
+  beforeAll(async () => {
+    issuer = await new TestIssuer().start();
+    key = await dpopTestKey();
+    app = await listenTestApp({
+      imports: [AuthModule.forRoot({ issuer: issuer.issuer, audience: [issuer.audience], realm: 'things' })],
+      controllers: [BoundController],
+    });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await issuer?.close();
+  });
+
+  it.each(['fast', 'passport'])('on_the_%s_guard_a_cached_token_still_needs_a_good_proof_on_every_request', async (guard) => {
+    const token = issuer.sign(issuer.claims({ cnf: { jkt: key.jkt }, jti: guard }));
+    const port = (app.getHttpServer().address() as { port: number }).port;
+    const url = `http://127.0.0.1:${port}/bound/${guard}`;
+    const call = async (htu = url) => {
+      const dpop = await proof(key, { htm: 'GET', htu, token });
+      return request(app.getHttpServer()).get(`/bound/${guard}`).set('Authorization', `DPoP ${token}`).set('DPoP', dpop);
+    };
+    const cache = app.get(VerifiedTokenCache);
+    const before = cache.size;
+    expect(await call()).toMatchObject({ status: 200, body: { clientId: 'caller-app' } });
+    expect(cache.size).toBe(before + 1);
+    expect(await call()).toMatchObject({ status: 200, body: { clientId: 'caller-app' } });
+    const wrongUrl = await call(`http://127.0.0.1:${port}/bound/other`);
+    expect(wrongUrl.status).toBe(401);
+    expect(wrongUrl.headers['www-authenticate']).toContain('error="invalid_dpop_proof"');
+  });
+
+  it('a_handler_that_never_reads_the_principal_still_gets_a_cached_token_with_a_bad_proof_refused', async () => {
+    const token = issuer.sign(issuer.claims({ cnf: { jkt: key.jkt }, jti: 'bare' }));
+    const port = (app.getHttpServer().address() as { port: number }).port;
+    const call = async (htu: string) => {
+      const dpop = await proof(key, { htm: 'GET', htu, token });
+      return request(app.getHttpServer()).get('/bound/bare').set('Authorization', `DPoP ${token}`).set('DPoP', dpop);
+    };
+    expect(await call(`http://127.0.0.1:${port}/bound/bare`)).toMatchObject({ status: 200, body: { ok: true } });
+    const wrongUrl = await call(`http://127.0.0.1:${port}/bound/other`);
+    expect(wrongUrl.status).toBe(401);
+    expect(wrongUrl.headers['www-authenticate']).toContain('error="invalid_dpop_proof"');
   });
 });
 

@@ -18,7 +18,7 @@ function decodeJsonObject(segment: string, name: 'header' | 'payload'): Record<s
   try {
     value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
   } catch {
-    value = undefined;
+    // Not JSON: `value` stays undefined and is refused below.
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new InvalidTokenError('ERR_AUTH_TOKEN_MALFORMED', `Malformed token ${name}`);

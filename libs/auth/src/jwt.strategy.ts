@@ -56,7 +56,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, AUTH_STRATEGY_NAME) 
       }
       const { header, payload } = jws;
       // Unverified here: it only decides whether the JWKS may be older than the token.
-      const iat = typeof payload.iat === 'number' && Number.isFinite(payload.iat) ? payload.iat : undefined;
+      const iat = Number.isFinite(payload.iat) ? (payload.iat as number) : undefined;
       keys.getKey(header.kid, header.alg, iat).then(
         (k) => {
           // The cache entry is tied to the kid of the key that verified it, not to the header's
@@ -159,10 +159,8 @@ export class JwtStrategy extends PassportStrategy(Strategy, AUTH_STRATEGY_NAME) 
     return this.verified.get(token);
   }
 
+  /** `payload` is a JSON object: checkJws refused any other before the key lookup. */
   validate(req: AuthRequest, payload: TokenClaims): AuthPrincipal | Promise<AuthPrincipal> {
-    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
-      throw new InvalidTokenError('ERR_AUTH_TOKEN_MALFORMED', 'Malformed token payload');
-    }
     checkClaims(payload, this.options);
     const principal = toPrincipal(payload);
     const state = req[STATE];

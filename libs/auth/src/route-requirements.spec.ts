@@ -1,6 +1,7 @@
 import { Reflector } from '@nestjs/core';
 import { describe, expect, it } from 'vitest';
 import { Audience } from './audience.decorator.js';
+import { Dpop } from './dpop/dpop.decorator.js';
 import { Public } from './public.decorator.js';
 import { routeRequirements } from './route-requirements.js';
 import { Scopes } from './scopes.decorator.js';
@@ -42,6 +43,17 @@ class NarrowedController {
   open() {}
 }
 
+@Dpop('required')
+class BoundController {
+  inherits() {}
+
+  @Dpop('disabled')
+  legacy() {}
+
+  @Public()
+  open() {}
+}
+
 describe('routeRequirements', () => {
   const reflector = new Reflector();
   const of = (controller: { prototype: object }, method: string) => {
@@ -51,25 +63,40 @@ describe('routeRequirements', () => {
   };
 
   it('class_and_method_scopes_both_apply_each_listed_once', () => {
-    expect(of(DocumentsController, 'remove')).toEqual({ public: false, scopes: ['delete:documents', 'read:documents'], audiences: [] });
-    expect(of(DocumentsController, 'list')).toEqual({ public: false, scopes: ['read:documents'], audiences: [] });
-    expect(of(DocumentsController, 'replace')).toEqual({ public: false, scopes: ['write:documents', 'read:documents'], audiences: [] });
+    expect(of(DocumentsController, 'remove')).toStrictEqual({
+      public: false,
+      scopes: ['delete:documents', 'read:documents'],
+      audiences: [],
+    });
+    expect(of(DocumentsController, 'list')).toStrictEqual({ public: false, scopes: ['read:documents'], audiences: [] });
+    expect(of(DocumentsController, 'replace')).toStrictEqual({
+      public: false,
+      scopes: ['write:documents', 'read:documents'],
+      audiences: [],
+    });
   });
 
   it('a_route_without_decorators_needs_a_token_and_no_scope', () => {
-    expect(of(PlainController, 'plain')).toEqual({ public: false, scopes: [], audiences: [] });
+    expect(of(PlainController, 'plain')).toStrictEqual({ public: false, scopes: [], audiences: [] });
   });
 
   it('public_on_the_method_or_on_the_class_makes_the_route_public_with_no_scope', () => {
-    expect(of(DocumentsController, 'openMethod')).toEqual({ public: true, scopes: [], audiences: [] });
-    expect(of(OpenController, 'plain')).toEqual({ public: true, scopes: [], audiences: [] });
-    expect(of(OpenController, 'scoped')).toEqual({ public: true, scopes: [], audiences: [] });
+    expect(of(DocumentsController, 'openMethod')).toStrictEqual({ public: true, scopes: [], audiences: [] });
+    expect(of(OpenController, 'plain')).toStrictEqual({ public: true, scopes: [], audiences: [] });
+    expect(of(OpenController, 'scoped')).toStrictEqual({ public: true, scopes: [], audiences: [] });
   });
 
   it('a_method_audience_replaces_the_class_audience_and_a_public_route_has_none', () => {
     expect(of(NarrowedController, 'inherits').audiences).toEqual(['documents']);
     expect(of(NarrowedController, 'replaces').audiences).toEqual(['audit', 'documents']);
     expect(of(NarrowedController, 'open').audiences).toEqual([]);
+  });
+
+  it('a_method_dpop_mode_replaces_the_class_mode_and_a_route_without_one_has_no_dpop_key', () => {
+    expect(of(BoundController, 'inherits')).toStrictEqual({ public: false, scopes: [], audiences: [], dpop: 'required' });
+    expect(of(BoundController, 'legacy').dpop).toBe('disabled');
+    expect(of(BoundController, 'open')).toStrictEqual({ public: true, scopes: [], audiences: [] });
+    expect('dpop' in of(PlainController, 'plain')).toBe(false);
   });
 
   it('is_read_once_per_route_and_cannot_be_changed_by_a_caller', () => {
