@@ -40,7 +40,7 @@ describe('JwtStrategy defaults and limits', () => {
   const seconds = () => Math.floor(now / 1000);
   const call = (authorization: string) => request(app!.getHttpServer()).get('/r').set('Authorization', authorization);
   const description = (res: { headers: Record<string, string> }) =>
-    /error_description="([^"]*)"/.exec(res.headers['www-authenticate'])?.[1];
+    /error_description="([^"]*)"/.exec(res.headers['www-authenticate'] ?? '')?.[1];
 
   async function boot(options: Partial<AuthModuleOptions> = {}): Promise<void> {
     const moduleRef = await Test.createTestingModule({
