@@ -40,14 +40,10 @@ function writeAccessLine(root: Pino, id: string, req: IncomingMessage, res: Serv
     },
     res: { statusCode: status, headers: redactHeaders(res.getHeaders() as OutgoingHttpHeaders) },
   };
-  if (status >= 500) {
-    line.err = new Error(`failed with status code ${status}`);
-    line.responseTime = responseTime;
-    root[level](line, 'request errored');
-    return;
-  }
+  if (status >= 500) line.err = new Error(`failed with status code ${status}`);
   line.responseTime = responseTime;
-  root[level](line, aborted || req.readableAborted || !res.writableEnded ? 'request aborted' : 'request completed');
+  const ended = !aborted && !req.readableAborted && res.writableEnded;
+  root[level](line, status >= 500 ? 'request errored' : ended ? 'request completed' : 'request aborted');
 }
 
 interface FastifyRequestLike {

@@ -1,13 +1,11 @@
-import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
+import { Injectable, type NestMiddleware } from '@nestjs/common';
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { TRACING } from './tracing.constants.js';
-import type { Tracing } from './otel.js';
+import { QUIET_PATHS } from '../logging/request-logging.js';
 
 const tracer = trace.getTracer('nest-m2m');
 /** Where TracingModule's Fastify hook leaves the matched route pattern on the raw request. */
 export const FASTIFY_ROUTE = Symbol('nest_m2m:fastify_route');
-const UNTRACED = /^\/(?:health(?:\/ready)?|metrics)\/?$/;
 
 type Request = IncomingMessage & { route?: { path?: string }; baseUrl?: string; originalUrl?: string; [FASTIFY_ROUTE]?: string };
 
@@ -15,20 +13,15 @@ type Request = IncomingMessage & { route?: { path?: string }; baseUrl?: string; 
  * The SERVER span of each request, child of the caller's W3C `traceparent` when it sends one, and
  * the active span while Nest handles the request (guards, the library's spans, sibling calls). Named
  * `<METHOD> <route pattern>` (`DELETE /internal/documents/:id`; on Fastify the pattern comes from
- * TracingModule's onRequest hook), the method alone for unmatched paths. Nothing when tracing is off.
+ * TracingModule's onRequest hook), the method alone for unmatched paths. Mounted by TracingModule only
+ * when tracing is on.
  */
 @Injectable()
 export class ServerSpanMiddleware implements NestMiddleware {
-  constructor(@Inject(TRACING) private readonly tracing: Tracing | undefined) {}
-
   use(req: Request, res: ServerResponse, next: () => void): void {
-    if (!this.tracing) {
-      next();
-      return;
-    }
     const path = (req.originalUrl ?? req.url ?? '/').split('?')[0]!; // split() returns at least one element
     // Probes and scrapes (every few seconds per replica) are not traced, as they are not logged.
-    if (UNTRACED.test(path)) {
+    if (QUIET_PATHS.test(path)) {
       next();
       return;
     }
