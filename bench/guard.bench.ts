@@ -7,11 +7,12 @@
  *   npm run bench:guard
  */
 import 'reflect-metadata';
-import { createPublicKey, createVerify, randomUUID } from 'node:crypto';
+import { createPublicKey, createVerify } from 'node:crypto';
 import type { ExecutionContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { JwtAuthGuard, KeySource, ScopesGuard, VerifiedTokenCache } from '@nest-m2m/auth';
 import { DOCUMENTS_API_AUDIENCE, startDevIssuer } from '@nest-m2m/dev-issuer';
+import { distinctTokens } from './tokens.js';
 import { BenchController, BenchModule } from './apps/bench.module.js';
 
 const ITERATIONS = Number(process.argv.find((a) => a.startsWith('--iterations='))?.split('=')[1] ?? 200_000);
@@ -58,13 +59,7 @@ console.log(`node ${process.version}; ${ITERATIONS} iterations per cache-hit fig
 const token = await issuer.controls.issueToken({ clientId: 'documents-caller', audience: DOCUMENTS_API_AUDIENCE });
 const hit = await perCall('global guards, verified-token cache hit', ITERATIONS, () => guarded(token));
 
-const fresh = await Promise.all(
-  Array.from({ length: 2000 }, () =>
-    // A `jti` of its own: the dev issuer's default (Auth0) profile has none, so tokens signed in the same
-    // second would be byte-identical and the "distinct" tokens one or two.
-    issuer.controls.issueToken({ clientId: 'documents-caller', audience: DOCUMENTS_API_AUDIENCE, claims: { jti: randomUUID() } }),
-  ),
-);
+const fresh = await distinctTokens(issuer, 2000);
 cache.clear();
 // Each call a token never seen before: perCall's warm-up uses the same list, so clear the cache first.
 const miss = await perCall('global guards, first verification (cache miss, RSA verify)', fresh.length, (i) => {

@@ -20,12 +20,12 @@
 import 'reflect-metadata';
 import { type ChildProcess, fork, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Logger } from '@nestjs/common';
 import { DOCUMENTS_API_AUDIENCE, startDevIssuer } from '@nest-m2m/dev-issuer';
+import { distinctTokens } from './tokens.js';
 import type { LoadResult, LoadSpec } from './load-generator.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -187,14 +187,7 @@ async function main(): Promise<void> {
   if (hasTaskset) spawnSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
   const issuer = await startDevIssuer();
   const token = await issuer.controls.issueToken({ clientId: 'documents-caller', audience: DOCUMENTS_API_AUDIENCE });
-  const distinct = await Promise.all(
-    Array.from({ length: DISTINCT }, () =>
-      // A `jti` of its own: the dev issuer's default (Auth0) profile has none, so tokens signed in the same
-      // second would be byte-identical and the "distinct" tokens one or two.
-      issuer.controls.issueToken({ clientId: 'documents-caller', audience: DOCUMENTS_API_AUDIENCE, claims: { jti: randomUUID() } }),
-    ),
-  );
-  if (new Set(distinct).size !== DISTINCT) throw new Error('tokens are not distinct');
+  const distinct = await distinctTokens(issuer, DISTINCT);
   mkdirSync('.tmp', { recursive: true });
   const tokensFile = join('.tmp', 'bench-tokens.txt');
   writeFileSync(tokensFile, `${distinct.join('\n')}\n`, { mode: 0o600 });

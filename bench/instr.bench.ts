@@ -24,12 +24,12 @@ import 'reflect-metadata';
 import { type ChildProcess, fork, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { randomUUID } from 'node:crypto';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Logger } from '@nestjs/common';
 import { DOCUMENTS_API_AUDIENCE, startDevIssuer } from '@nest-m2m/dev-issuer';
+import { distinctTokens } from './tokens.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..', '..');
@@ -334,14 +334,7 @@ async function main(): Promise<void> {
   mkdirSync(OUT_DIR, { recursive: true });
   const issuer = await startDevIssuer();
   const token = await issuer.controls.issueToken({ clientId: 'documents-caller', audience: DOCUMENTS_API_AUDIENCE });
-  const distinct = await Promise.all(
-    Array.from({ length: DISTINCT }, () =>
-      // A `jti` of its own: the dev issuer's default (Auth0) profile has none, so tokens signed in the same
-      // second would be byte-identical and the "distinct" tokens one or two.
-      issuer.controls.issueToken({ clientId: 'documents-caller', audience: DOCUMENTS_API_AUDIENCE, claims: { jti: randomUUID() } }),
-    ),
-  );
-  if (new Set(distinct).size !== DISTINCT) throw new Error('tokens are not distinct');
+  const distinct = await distinctTokens(issuer, DISTINCT);
   const env = { ...process.env, BENCH_ISSUER: issuer.issuer, BENCH_AUDIENCE: DOCUMENTS_API_AUDIENCE, BENCH_JWKS_URI: issuer.jwksUri };
   const valgrindVersion = spawnSync('valgrind', ['--version']).stdout.toString().trim();
   console.log(

@@ -29,6 +29,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'node:http';
 import { AUDIT_API_AUDIENCE, DOCUMENTS_API_AUDIENCE, startDevIssuer } from '@nest-m2m/dev-issuer';
+import { uniqueToken } from './tokens.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -142,8 +143,8 @@ const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
 async function main(): Promise<number> {
   if (hasTaskset) spawnSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
   const issuer = await startDevIssuer();
-  const issue = (o: { clientId?: string; expiresIn?: number } = {}) =>
-    issuer.controls.issueToken({ clientId: o.clientId ?? 'documents-caller', audience: DOCUMENTS_API_AUDIENCE, expiresIn: o.expiresIn });
+  // Each token its own: the pool below must fill the verified-token cache with distinct entries.
+  const issue = (o: { clientId?: string; expiresIn?: number } = {}) => uniqueToken(issuer, o);
 
   const service = await startService({
     ...process.env,
