@@ -51,7 +51,7 @@ export class Quotas {
   }
 
   /** Whether a token may be issued now; headers describe the state before this token. */
-  check(clientId: string, now = Date.now() / 1000): QuotaDecision {
+  check(clientId: string, now: number): QuotaDecision {
     const buckets = this.buckets(clientId, now);
     if (buckets.length === 0) return { exceeded: false, headers: {} };
     const full = buckets.filter((b) => b.used >= b.quota);
@@ -62,7 +62,7 @@ export class Quotas {
   }
 
   /** Counts an issued token; headers describe the state after it. */
-  consume(clientId: string, now = Date.now() / 1000): Record<string, string> {
+  consume(clientId: string, now: number): Record<string, string> {
     const buckets = this.buckets(clientId, now);
     if (buckets.length === 0) return {};
     for (const bucket of buckets) this.used.set(bucket.key, { start: bucket.start, count: bucket.used + 1 });

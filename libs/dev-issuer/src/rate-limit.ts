@@ -31,7 +31,7 @@ export class RateLimiter {
   }
 
   /** The headers of an empty bucket, for an injected 429 that should look like a real one. */
-  exhaustedHeaders(secondsToReset: number, now = Date.now() / 1000): Record<string, string> {
+  exhaustedHeaders(secondsToReset: number, now: number): Record<string, string> {
     return {
       'X-RateLimit-Limit': String(this.options.limit),
       'X-RateLimit-Remaining': '0',
@@ -45,7 +45,7 @@ export class RateLimiter {
   }
 
   /** Takes one request token: the headers to send, or a 429 OAuthError with them when the bucket is empty. */
-  take(now = Date.now() / 1000): Record<string, string> {
+  take(now: number): Record<string, string> {
     const { limit, windowSeconds } = this.options;
     const perSecond = limit / windowSeconds;
     if (this.updatedAt !== undefined) this.tokens = Math.min(limit, this.tokens + (now - this.updatedAt) * perSecond);
