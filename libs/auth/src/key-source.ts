@@ -41,7 +41,7 @@ export type JwksFetchOutcome = 'success' | 'failure';
 export class KeySource {
   private readonly logger = new Logger('KeySource');
   private keys: readonly SigningKey[] = [];
-  private byKid = new Map<string | undefined, SigningKey>();
+  private byKid = new Map<string, SigningKey>();
   /** Start of the last successful fetch: the JWKS is at least that recent. */
   private fetchedAt = -Infinity;
   /** Start of the last fetch, successful or not. */
@@ -249,8 +249,8 @@ export class KeySource {
     const removed = this.keys.filter((old) => !next.some((k) => k.kid === old.kid && k.key.equals(old.key))).map((k) => k.kid);
     this.keys = next;
     this.byKid = new Map();
-    // Kid-less keys land under `undefined`, which find() never looks up (it serves the only key instead).
-    for (const k of next) this.byKid.set(k.kid, k);
+    // Kid-less keys are not indexed: a token without kid is served the only key (find()).
+    for (const k of next) if (k.kid !== undefined) this.byKid.set(k.kid, k);
     if (removed.length) for (const l of this.removedListeners) l(removed);
   }
 
