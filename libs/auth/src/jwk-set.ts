@@ -57,8 +57,8 @@ export function importJwkSet(members: unknown, accepted: readonly string[]): Imp
   if (!Array.isArray(members)) throw new Error('the JWKS has no "keys" array');
   const keys: SigningKey[] = [];
   const skipped: string[] = [];
-  /** Kids already served (never `undefined`: kid-less members do not collide). */
-  const kids = new Set<string | undefined>();
+  /** Kids already served (kid-less members do not collide). */
+  const kids = new Set<string>();
   for (const [index, member] of members.entries()) {
     if (typeof member !== 'object' || member === null || Array.isArray(member)) {
       skipped.push(`member ${index}: not a JSON object`);
@@ -72,7 +72,7 @@ export function importJwkSet(members: unknown, accepted: readonly string[]): Imp
       skipped.push(`${name}: ${algorithms}`);
       continue;
     }
-    if (kids.has(kid)) {
+    if (kid !== undefined && kids.has(kid)) {
       skipped.push(`${name}: duplicate kid, the first member with it is used`);
       continue;
     }
