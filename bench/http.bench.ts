@@ -75,9 +75,15 @@ function pinned(core: number, script: string, args: string[], env: NodeJS.Proces
   return fork(script, args, { execPath, execArgv, env, stdio: ['ignore', stdio, 'inherit', 'ipc'] });
 }
 
+/** Server CPU time in µs: the whole process, and its main thread (user, system) where /proc tells. */
+interface CpuTimes {
+  total: number;
+  main?: { user: number; system: number };
+}
+
 interface Server {
   url: string;
-  cpuMicros: () => Promise<number>;
+  cpuMicros: () => Promise<CpuTimes>;
   stop: () => Promise<void>;
 }
 
@@ -104,11 +110,11 @@ async function startServer(spec: AppSpec, env: NodeJS.ProcessEnv): Promise<Serve
       child.disconnect();
     });
   const cpuMicros = () =>
-    new Promise<number>((resolve) => {
-      const onMessage = (m: { cpuMicros?: number }) => {
+    new Promise<CpuTimes>((resolve) => {
+      const onMessage = (m: { cpuMicros?: number; main?: { user: number; system: number } }) => {
         if (m.cpuMicros === undefined) return;
         child.off('message', onMessage);
-        resolve(m.cpuMicros);
+        resolve({ total: m.cpuMicros, main: m.main });
       };
       child.on('message', onMessage);
       child.send('cpu');
@@ -159,6 +165,8 @@ interface Run {
   result: LoadResult;
   /** Server CPU time per request (user + system): robust against other load. */
   cpuPerRequest: number;
+  /** The same split: main thread user, main thread system, other threads (V8's and libuv's); 10 ms ticks. */
+  cpuSplit?: { mainUser: number; mainSystem: number; otherThreads: number };
 }
 
 const median = (xs: number[]) => {
@@ -175,11 +183,16 @@ async function measureCell(
   cell: Cell,
   durationSeconds: number,
   warmupSeconds: number,
-): Promise<{ result: LoadResult; cpuPerRequest: number }> {
-  const cpuBefore = await cell.server.cpuMicros();
+): Promise<Pick<Run, 'result' | 'cpuPerRequest' | 'cpuSplit'>> {
+  const before = await cell.server.cpuMicros();
   const result = await measure({ ...cell.spec, durationSeconds, warmupSeconds });
-  const cpuPerRequest = ((await cell.server.cpuMicros()) - cpuBefore) / (result.requests + result.warmupRequests);
-  return { result, cpuPerRequest };
+  const after = await cell.server.cpuMicros();
+  const n = result.requests + result.warmupRequests;
+  const cpuPerRequest = (after.total - before.total) / n;
+  if (!before.main || !after.main) return { result, cpuPerRequest };
+  const mainUser = (after.main.user - before.main.user) / n;
+  const mainSystem = (after.main.system - before.main.system) / n;
+  return { result, cpuPerRequest, cpuSplit: { mainUser, mainSystem, otherThreads: cpuPerRequest - mainUser - mainSystem } };
 }
 
 async function main(): Promise<void> {
@@ -239,10 +252,13 @@ async function main(): Promise<void> {
         const n = group.cells.length;
         const order = [...group.cells.slice(round % n), ...group.cells.slice(0, round % n)];
         for (const cell of order) {
-          const { result, cpuPerRequest } = await measureCell(cell, DURATION, WARMUP);
-          runs.push({ app: cell.app, scenario: cell.scenario, group: group.name, round, result, cpuPerRequest });
+          const { result, cpuPerRequest, cpuSplit } = await measureCell(cell, DURATION, WARMUP);
+          runs.push({ app: cell.app, scenario: cell.scenario, group: group.name, round, result, cpuPerRequest, cpuSplit });
+          const split = cpuSplit
+            ? ` (main ${fmt(cpuSplit.mainUser, 1)} user + ${fmt(cpuSplit.mainSystem, 1)} sys, other threads ${fmt(cpuSplit.otherThreads, 1)})`
+            : '';
           console.log(
-            `round ${round + 1}/${ROUNDS} ${cell.app.padEnd(16)} ${cell.scenario.padEnd(30)} ${fmt(result.rps).padStart(8)} req/s  p50 ${fmt(result.p50, 2).padStart(6)} ms  p99 ${fmt(result.p99, 2).padStart(6)} ms  cpu ${fmt(cpuPerRequest, 1).padStart(6)} µs/req${failures(result) ? `  (${failures(result)} non-2xx/errors/timeouts!)` : ''}`,
+            `round ${round + 1}/${ROUNDS} ${cell.app.padEnd(16)} ${cell.scenario.padEnd(30)} ${fmt(result.rps).padStart(8)} req/s  p50 ${fmt(result.p50, 2).padStart(6)} ms  p99 ${fmt(result.p99, 2).padStart(6)} ms  cpu ${fmt(cpuPerRequest, 1).padStart(6)} µs/req${split}${failures(result) ? `  (${failures(result)} non-2xx/errors/timeouts!)` : ''}`,
           );
         }
       }
@@ -254,7 +270,7 @@ async function main(): Promise<void> {
 
   // Per cell: the median of each figure over all its runs (in its own group and side by side).
   console.log(
-    '\n| app | route | req/s | p50 ms | p99 ms | server CPU µs/req | runs | failed requests |\n|---|---|---:|---:|---:|---:|---:|---:|',
+    '\n| app | route | req/s | p50 ms | p99 ms | server CPU µs/req | main thread user / system, other threads | runs | failed requests |\n|---|---|---:|---:|---:|---:|---:|---:|---:|',
   );
   const cellFigures: Array<{
     app: string;
@@ -263,6 +279,7 @@ async function main(): Promise<void> {
     p50: number;
     p99: number;
     cpuPerRequest: number;
+    cpuSplit?: { mainUser: number; mainSystem: number; otherThreads: number };
     runs: number;
     failed: number;
   }> = [];
@@ -277,12 +294,22 @@ async function main(): Promise<void> {
         p50: median(rs.map((r) => r.result.p50)),
         p99: median(rs.map((r) => r.result.p99)),
         cpuPerRequest: median(rs.map((r) => r.cpuPerRequest)),
+        cpuSplit: rs.every((r) => r.cpuSplit)
+          ? {
+              mainUser: median(rs.map((r) => r.cpuSplit!.mainUser)),
+              mainSystem: median(rs.map((r) => r.cpuSplit!.mainSystem)),
+              otherThreads: median(rs.map((r) => r.cpuSplit!.otherThreads)),
+            }
+          : undefined,
         runs: rs.length,
         failed: rs.reduce((n, r) => n + failures(r.result), 0),
       };
       cellFigures.push(f);
+      const split = f.cpuSplit
+        ? `${fmt(f.cpuSplit.mainUser, 1)} / ${fmt(f.cpuSplit.mainSystem, 1)}, ${fmt(f.cpuSplit.otherThreads, 1)}`
+        : '—';
       console.log(
-        `| ${f.app} | ${scenario} | ${fmt(f.rps)} | ${fmt(f.p50, 2)} | ${fmt(f.p99, 2)} | ${fmt(f.cpuPerRequest, 1)} | ${f.runs} | ${f.failed} |`,
+        `| ${f.app} | ${scenario} | ${fmt(f.rps)} | ${fmt(f.p50, 2)} | ${fmt(f.p99, 2)} | ${fmt(f.cpuPerRequest, 1)} | ${split} | ${f.runs} | ${f.failed} |`,
       );
     }
 
