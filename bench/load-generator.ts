@@ -15,6 +15,8 @@ export interface LoadSpec {
   connections: number;
   warmupSeconds: number;
   durationSeconds: number;
+  /** Requests per second to hold over all connections (autocannon's `overallRate`); none: as fast as answered. */
+  rate?: number;
 }
 
 export interface LoadResult {
@@ -48,6 +50,7 @@ async function run(spec: LoadSpec, seconds: number, record: boolean): Promise<Lo
     connections: spec.connections,
     duration: seconds,
     requests,
+    ...(spec.rate !== undefined && { overallRate: spec.rate }),
     // Each connection starts at its own offset, so the distinct tokens are spread over the connections.
     setupClient: (c: { setRequests(r: unknown[]): void }) => {
       const offset = Math.floor((client++ * requests.length) / spec.connections);
