@@ -128,7 +128,7 @@ function run(command: string, args: string[]): Promise<string> {
 }
 
 /** perf script's stacks (leaf first, one frame per line, a blank line between samples) into bucket counts. */
-export function bucketSamples(script: string): { counts: Map<string, number>; samples: number } {
+function bucketSamples(script: string): { counts: Map<string, number>; samples: number } {
   const counts = new Map<string, number>();
   let samples = 0;
   let frames: string[] = [];
