@@ -1,5 +1,6 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { isObservable, lastValueFrom, type Observable } from 'rxjs';
 import { JwtAuthGuard } from './jwt-auth.guard.js';
 import { routeRequirements } from './route-requirements.js';
 import { ScopesGuard } from './scopes.guard.js';
@@ -27,13 +28,11 @@ export class GlobalAuthGuard implements CanActivate {
   }
 }
 
-type Subscribable = { subscribe(observer: { next(v: boolean): void; error(e: unknown): void; complete(): void }): unknown };
-
-/** A guard's answer as a promise: passport's `AuthGuard` answers with one; an Observable gives its last value, as Nest takes it. */
-function settle(answer: Promise<boolean> | Subscribable): Promise<boolean> {
-  if (!('subscribe' in answer)) return answer;
-  return new Promise((resolve, reject) => {
-    let last = false;
-    answer.subscribe({ next: (v) => (last = v), error: reject, complete: () => resolve(last) });
-  });
+/**
+ * A guard's answer as a promise: passport's `AuthGuard` answers with one; an Observable gives its
+ * last value, as Nest's own GuardsConsumer takes it (`isObservable` + `lastValueFrom`; `false` if it
+ * completes without one).
+ */
+function settle(answer: Promise<boolean> | Observable<boolean>): Promise<boolean> {
+  return isObservable(answer) ? lastValueFrom(answer, { defaultValue: false }) : answer;
 }
