@@ -36,7 +36,7 @@ function assertStartable(options: DevIssuerOptions): void {
   // The issuer mints tokens for whoever reaches it, so it never listens beyond this machine.
   const host = options.host ?? '127.0.0.1';
   if (!isLoopback(host)) throw new Error(`The dev issuer only listens on loopback addresses (127.0.0.0/8, ::1, localhost), not "${host}"`);
-  if (options.clock !== undefined && typeof options.clock?.now !== 'function')
+  if (options.clock !== undefined && typeof options.clock.now !== 'function')
     throw new TypeError("'clock' must have a now() method returning epoch milliseconds");
   const lifetime = options.tokenLifetimeSeconds;
   if (lifetime !== undefined && (!Number.isInteger(lifetime) || lifetime <= 0)) {
