@@ -3,14 +3,13 @@
  * waiting for it.
  */
 import { Controller, Get, type INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TestIssuer } from '../test/test-issuer.js';
-import { AuthModule } from './auth.module.js';
 import { assertAuthOptions } from './auth.options.assert.js';
 import type { AuthModuleOptions } from './auth.options.js';
 import type { Clock } from './clock.js';
+import { listenWithAuth } from '../test/auth-app.js';
 
 @Controller('r')
 class RoutesController {
@@ -29,22 +28,18 @@ describe('AuthModule with an injected clock', () => {
   const call = (token: string) => request(app.getHttpServer()).get('/r').set('Authorization', `Bearer ${token}`);
 
   async function boot(options: Partial<AuthModuleOptions> = {}): Promise<void> {
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        AuthModule.forRoot({
-          issuer: issuer.issuer,
-          audience: issuer.audience,
-          jwksUri: issuer.jwksUri,
-          clockToleranceSeconds: 0,
-          clock,
-          globalGuards: true,
-          ...options,
-        }),
-      ],
-      controllers: [RoutesController],
-    }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
-    await app.listen(0, '127.0.0.1');
+    app = await listenWithAuth(
+      {
+        issuer: issuer.issuer,
+        audience: issuer.audience,
+        jwksUri: issuer.jwksUri,
+        clockToleranceSeconds: 0,
+        clock,
+        globalGuards: true,
+        ...options,
+      },
+      [RoutesController],
+    );
   }
 
   beforeEach(async () => {

@@ -3,17 +3,15 @@
  * that must change nothing a caller can observe. Run on both HTTP platforms.
  */
 import { Controller, Delete, Get, type INestApplication } from '@nestjs/common';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TestIssuer } from '../test/test-issuer.js';
-import { AuthModule } from './auth.module.js';
 import { JwtStrategy } from './jwt.strategy.js';
 import { Principal } from './principal.decorator.js';
 import type { AuthPrincipal } from './principal.js';
 import { Scopes } from './scopes.decorator.js';
 import { VerifiedTokenCache } from './verified-token.cache.js';
+import { listenWithAuth } from '../test/auth-app.js';
 
 @Controller('r')
 class RoutesController {
@@ -41,24 +39,18 @@ describe.each(['express', 'fastify'] as const)('JwtAuthGuard fast path on %s', (
   beforeEach(async () => {
     skewMs = 0;
     issuer = await new TestIssuer().start();
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        AuthModule.forRoot({
-          issuer: issuer.issuer,
-          audience: issuer.audience,
-          jwksUri: issuer.jwksUri,
-          clockToleranceSeconds: 0,
-          clock: { now: () => Date.now() + skewMs },
-          globalGuards: true,
-        }),
-      ],
-      controllers: [RoutesController],
-    }).compile();
-    app =
-      platform === 'fastify'
-        ? moduleRef.createNestApplication(new FastifyAdapter(), { logger: false })
-        : moduleRef.createNestApplication({ logger: false });
-    await app.listen(0, '127.0.0.1');
+    app = await listenWithAuth(
+      {
+        issuer: issuer.issuer,
+        audience: issuer.audience,
+        jwksUri: issuer.jwksUri,
+        clockToleranceSeconds: 0,
+        clock: { now: () => Date.now() + skewMs },
+        globalGuards: true,
+      },
+      [RoutesController],
+      platform,
+    );
   });
   afterEach(async () => {
     vi.restoreAllMocks();

@@ -4,13 +4,12 @@
  * makes none. An application's OpenTelemetry SDK sees them (here an in-memory exporter).
  */
 import { Controller, Get, type INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TestIssuer } from '../test/test-issuer.js';
-import { AuthModule } from './auth.module.js';
+import { listenWithAuth } from '../test/auth-app.js';
 
 @Controller('r')
 class RoutesController {
@@ -31,12 +30,9 @@ describe('JwtAuthGuard tracing', () => {
   beforeAll(async () => {
     trace.setGlobalTracerProvider(provider);
     issuer = await new TestIssuer().start();
-    const moduleRef = await Test.createTestingModule({
-      imports: [AuthModule.forRoot({ issuer: issuer.issuer, audience: issuer.audience, jwksUri: issuer.jwksUri, globalGuards: true })],
-      controllers: [RoutesController],
-    }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
-    await app.listen(0, '127.0.0.1');
+    app = await listenWithAuth({ issuer: issuer.issuer, audience: issuer.audience, jwksUri: issuer.jwksUri, globalGuards: true }, [
+      RoutesController,
+    ]);
   });
   beforeEach(() => exporter.reset());
   afterAll(async () => {

@@ -4,16 +4,15 @@
  */
 import { Controller, Get, type INestApplication, UseGuards } from '@nestjs/common';
 import { AuthGuard } from '@nestjs/passport';
-import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TestIssuer } from '../test/test-issuer.js';
 import { AuthEvents } from './auth.events.js';
-import { AuthModule } from './auth.module.js';
 import type { AuthModuleOptions } from './auth.options.js';
 import { Principal } from './principal.decorator.js';
 import type { AuthPrincipal } from './principal.js';
 import { VerifiedTokenCache } from './verified-token.cache.js';
+import { listenWithAuth } from '../test/auth-app.js';
 
 @Controller('r')
 class RoutesController {
@@ -43,21 +42,17 @@ describe('JwtStrategy defaults and limits', () => {
     /error_description="([^"]*)"/.exec(res.headers['www-authenticate'] ?? '')?.[1];
 
   async function boot(options: Partial<AuthModuleOptions> = {}): Promise<void> {
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        AuthModule.forRoot({
-          issuer: issuer.issuer,
-          audience: issuer.audience,
-          jwksUri: issuer.jwksUri,
-          clock: { now: () => now },
-          globalGuards: true,
-          ...options,
-        }),
-      ],
-      controllers: [RoutesController],
-    }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
-    await app.listen(0, '127.0.0.1');
+    app = await listenWithAuth(
+      {
+        issuer: issuer.issuer,
+        audience: issuer.audience,
+        jwksUri: issuer.jwksUri,
+        clock: { now: () => now },
+        globalGuards: true,
+        ...options,
+      },
+      [RoutesController],
+    );
   }
 
   beforeAll(async () => {
@@ -126,12 +121,7 @@ describe('JwtStrategy under a plain AuthGuard("jwt")', () => {
 
   beforeAll(async () => {
     issuer = await new TestIssuer().start();
-    const moduleRef = await Test.createTestingModule({
-      imports: [AuthModule.forRoot({ issuer: issuer.issuer, audience: issuer.audience, jwksUri: issuer.jwksUri })],
-      controllers: [PassportController],
-    }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
-    await app.listen(0, '127.0.0.1');
+    app = await listenWithAuth({ issuer: issuer.issuer, audience: issuer.audience, jwksUri: issuer.jwksUri }, [PassportController]);
   });
   afterAll(async () => {
     await app?.close();

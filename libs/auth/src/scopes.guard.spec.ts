@@ -13,6 +13,7 @@ import { AuthModule } from './auth.module.js';
 import { Public } from './public.decorator.js';
 import { Scopes } from './scopes.decorator.js';
 import { ScopesGuard } from './scopes.guard.js';
+import { listenWithAuth } from '../test/auth-app.js';
 
 @Controller('docs')
 @Scopes('read:documents')
@@ -80,12 +81,10 @@ describe('ScopesGuard', () => {
 
   beforeAll(async () => {
     issuer = await new TestIssuer().start();
-    const moduleRef = await Test.createTestingModule({
-      imports: [AuthModule.forRoot({ issuer: issuer.issuer, audience: issuer.audience, jwksUri: issuer.jwksUri, globalGuards: true })],
-      controllers: [DocumentsController, PlainController],
-    }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
-    await app.listen(0, '127.0.0.1');
+    app = await listenWithAuth({ issuer: issuer.issuer, audience: issuer.audience, jwksUri: issuer.jwksUri, globalGuards: true }, [
+      DocumentsController,
+      PlainController,
+    ]);
   });
   afterAll(async () => {
     await app?.close();

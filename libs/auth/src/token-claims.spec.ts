@@ -3,16 +3,14 @@
  * enforced, and an ignored claim otherwise — never an unhandled error (a 500), on either platform.
  */
 import { Controller, Get, type INestApplication } from '@nestjs/common';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestIssuer } from '../test/test-issuer.js';
-import { AuthModule } from './auth.module.js';
 import { InvalidTokenError } from './bearer.errors.js';
 import { Principal } from './principal.decorator.js';
 import type { AuthPrincipal, TokenClaims } from './principal.js';
 import { checkClaims } from './token-claims.js';
+import { listenWithAuth } from '../test/auth-app.js';
 
 @Controller('r')
 class ClaimsController {
@@ -122,23 +120,17 @@ describe.each(['express', 'fastify'] as const)('an object-valued jti through the
 
   async function start(strictRfc9068: boolean) {
     issuer = await new TestIssuer().start();
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        AuthModule.forRoot({
-          issuer: issuer.issuer,
-          audience: issuer.audience,
-          jwksUri: issuer.jwksUri,
-          strictRfc9068,
-          globalGuards: true,
-        }),
-      ],
-      controllers: [ClaimsController],
-    }).compile();
-    app =
-      platform === 'fastify'
-        ? moduleRef.createNestApplication(new FastifyAdapter(), { logger: false })
-        : moduleRef.createNestApplication({ logger: false });
-    await app.listen(0, '127.0.0.1');
+    app = await listenWithAuth(
+      {
+        issuer: issuer.issuer,
+        audience: issuer.audience,
+        jwksUri: issuer.jwksUri,
+        strictRfc9068,
+        globalGuards: true,
+      },
+      [ClaimsController],
+      platform,
+    );
   }
   afterEach(async () => {
     await app?.close();
