@@ -30,13 +30,10 @@ import { fileURLToPath } from 'node:url';
 import { DOCUMENTS_API_AUDIENCE, startDevIssuer } from '@nest-m2m/dev-issuer';
 import { devIssuerServiceEnv } from '../src/embedded.js';
 import { freePort } from '../src/free-port.js';
+import { option } from './harness.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : process.argv[i + 1]!;
-}
 const flag = (name: string) => process.argv.includes(`--${name}`);
 /** `20s`, `1m`, `500ms` or plain seconds, in ms. */
 function ms(text: string): number {

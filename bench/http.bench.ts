@@ -18,22 +18,18 @@
  * targets; writes everything to .tmp/bench-http.json.
  */
 import 'reflect-metadata';
-import { type ChildProcess, fork, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Logger } from '@nestjs/common';
 import { DOCUMENTS_API_AUDIENCE, startDevIssuer } from '@nest-m2m/dev-issuer';
-import { distinctTokens } from './tokens.js';
+import { hasTaskset, option, pinned, runLoad } from './harness.js';
 import type { LoadResult, LoadSpec } from './load-generator.js';
+import { distinctTokens } from './tokens.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : process.argv[i + 1]!;
-}
 
 const DURATION = Number(option('duration', '3'));
 /**
@@ -65,15 +61,6 @@ const ALL_APPS: AppSpec[] = [
 const DEFAULT_APPS = ['service-fastify', 'textbook', 'oauth2-bearer'];
 const wanted = option('apps', DEFAULT_APPS.join(',')).split(',');
 const APPS = ALL_APPS.filter((a) => wanted.includes(a.name));
-
-const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
-/** Node started under `taskset -c <core>` when the machine has it. */
-function pinned(core: number, script: string, args: string[], env: NodeJS.ProcessEnv, stdio: 'ignore' | 'pipe'): ChildProcess {
-  const execPath = hasTaskset ? 'taskset' : process.execPath;
-  const execArgv = hasTaskset ? ['-c', String(core), process.execPath] : [];
-  // fork() with taskset as the "node" binary: taskset execs node with the IPC channel inherited.
-  return fork(script, args, { execPath, execArgv, env, stdio: ['ignore', stdio, 'inherit', 'ipc'] });
-}
 
 /** Server CPU time in µs: the whole process, and its main thread (user, system) where /proc tells. */
 interface CpuTimes {
@@ -122,23 +109,6 @@ async function startServer(spec: AppSpec, env: NodeJS.ProcessEnv): Promise<Serve
   return { url: `http://127.0.0.1:${port}`, cpuMicros, stop };
 }
 
-function measure(spec: LoadSpec): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const child = pinned(1, join(here, 'load-generator.js'), [JSON.stringify(spec)], process.env, 'pipe');
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    const limit = setTimeout(() => child.kill('SIGKILL'), (spec.warmupSeconds + spec.durationSeconds + 60) * 1000);
-    child.once('exit', (code) => {
-      clearTimeout(limit);
-      if (code !== 0) {
-        reject(new Error(`load generator exited with ${code}`));
-        return;
-      }
-      resolve(JSON.parse(out.trim().split('\n').pop()!) as LoadResult);
-    });
-  });
-}
-
 async function expectStatus(url: string, token: string | undefined, status: number): Promise<void> {
   const res = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {} });
   await res.arrayBuffer();
@@ -185,7 +155,7 @@ async function measureCell(
   warmupSeconds: number,
 ): Promise<Pick<Run, 'result' | 'cpuPerRequest' | 'cpuSplit'>> {
   const before = await cell.server.cpuMicros();
-  const result = await measure({ ...cell.spec, durationSeconds, warmupSeconds });
+  const result = await runLoad({ ...cell.spec, durationSeconds, warmupSeconds });
   const after = await cell.server.cpuMicros();
   const n = result.requests + result.warmupRequests;
   const cpuPerRequest = (after.total - before.total) / n;

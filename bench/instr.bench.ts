@@ -30,14 +30,11 @@ import { fileURLToPath } from 'node:url';
 import { Logger } from '@nestjs/common';
 import { DOCUMENTS_API_AUDIENCE, startDevIssuer } from '@nest-m2m/dev-issuer';
 import { distinctTokens } from './tokens.js';
+import { option } from './harness.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..', '..');
 
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : process.argv[i + 1]!;
-}
 const CHECK = process.argv.includes('--check');
 const REQUESTS = Number(option('requests', CHECK ? '600' : '2000'));
 const WARMUP = Number(option('warmup', CHECK ? '1200' : '2000'));

@@ -23,21 +23,17 @@
  * .tmp/bench-profile.json.
  */
 import 'reflect-metadata';
-import { type ChildProcess, fork, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Logger } from '@nestjs/common';
 import { DOCUMENTS_API_AUDIENCE, startDevIssuer } from '@nest-m2m/dev-issuer';
-import type { LoadResult, LoadSpec } from './load-generator.js';
+import { hasTaskset, option, pinned, runLoad } from './harness.js';
+import type { LoadSpec } from './load-generator.js';
 import { distinctTokens } from './tokens.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : process.argv[i + 1]!;
-}
 
 const DURATION = Number(option('duration', '8'));
 const WARMUP = Number(option('warmup', '3'));
@@ -82,35 +78,6 @@ interface Profile {
   /** µs of server CPU per request, by bucket. */
   buckets: Record<string, number>;
   total: number;
-}
-
-const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
-
-/** Node under `taskset -c <core>`; stdout to /dev/null for the server (its access lines), a pipe for the load generator's result. */
-function pinned(
-  core: number,
-  script: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  stdout: 'ignore' | 'pipe',
-  execArgv: string[] = [],
-): ChildProcess {
-  const execPath = hasTaskset ? 'taskset' : process.execPath;
-  const argv = hasTaskset ? ['-c', String(core), process.execPath, ...execArgv] : execArgv;
-  return fork(script, args, { execPath, execArgv: argv, env, stdio: ['ignore', stdout, 'inherit', 'ipc'] });
-}
-
-function load(spec: LoadSpec): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const child = pinned(1, join(here, 'load-generator.js'), [JSON.stringify(spec)], process.env, 'pipe');
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('exit', (code) =>
-      code === 0
-        ? resolve(JSON.parse(out.trim().split('\n').pop()!) as LoadResult)
-        : reject(new Error(`load generator exited with ${code}`)),
-    );
-  });
 }
 
 function run(command: string, args: string[]): Promise<string> {
@@ -178,7 +145,7 @@ async function main(): Promise<void> {
     // first guarded cell carried the JIT's and the caches' first contact with guarded requests, and
     // read ~10 µs above the second although it does no more work.
     for (const cell of cells.filter((c) => c.rateOf === undefined))
-      await load({ url, path: cell.path, tokens: cell.tokens, connections: CONNECTIONS, warmupSeconds: 0, durationSeconds: DURATION });
+      await runLoad({ url, path: cell.path, tokens: cell.tokens, connections: CONNECTIONS, warmupSeconds: 0, durationSeconds: DURATION });
     for (const cell of cells) {
       const rate = cell.rateOf === undefined ? undefined : Math.round(profiles.find((p) => p.cell === cell.rateOf)!.rps);
       const spec: LoadSpec = {
@@ -190,7 +157,7 @@ async function main(): Promise<void> {
         durationSeconds: DURATION,
         rate,
       };
-      const loading = load(spec);
+      const loading = runLoad(spec);
       // Record the middle of the measured run: after the warm-up and a margin, until a margin before its end.
       await new Promise((r) => setTimeout(r, (WARMUP + MARGIN) * 1000));
       const recorded = DURATION - 2 * MARGIN;

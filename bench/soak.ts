@@ -30,13 +30,9 @@ import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'node:http';
 import { AUDIT_API_AUDIENCE, DOCUMENTS_API_AUDIENCE, startDevIssuer } from '@nest-m2m/dev-issuer';
 import { uniqueToken } from './tokens.js';
+import { hasTaskset, option } from './harness.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : process.argv[i + 1]!;
-}
 
 /** `10m`, `45s`, `1h` or plain seconds. */
 function seconds(text: string): number {
@@ -78,8 +74,6 @@ function decode(token: string): { header: Record<string, unknown>; claims: Recor
   const [h, p] = token.split('.');
   return { header: JSON.parse(Buffer.from(h!, 'base64url').toString()), claims: JSON.parse(Buffer.from(p!, 'base64url').toString()) };
 }
-
-const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 
 interface Stats {
   rss: number;
