@@ -4,7 +4,7 @@ import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AuthModule, type AuthModuleOptions, type AuthPrincipal, Principal, Public, Scopes, ScopesGuard } from '@nest-m2m/auth';
 import { challenge } from './helpers/app.js';
-import { listenTestApp } from './helpers/nest-app.js';
+import { listenTestApp } from '../libs/auth/test/nest-app.js';
 import { TestIssuer } from '../libs/auth/test/test-issuer.js';
 
 @Controller('things')

@@ -8,7 +8,7 @@ import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AuthModule, type AuthModuleOptions, type AuthPrincipal, Dpop, JwtAuthGuard, Principal, VerifiedTokenCache } from '@nest-m2m/auth';
 import { dpopTestKey, type DpopTestKey, proof } from './helpers/dpop.js';
-import { listenTestApp } from './helpers/nest-app.js';
+import { listenTestApp } from '../libs/auth/test/nest-app.js';
 import { TestIssuer } from '../libs/auth/test/test-issuer.js';
 
 const ALGS = 'ES256 ES384 EdDSA Ed25519 PS256 RS256';

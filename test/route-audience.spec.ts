@@ -9,7 +9,7 @@ import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Audience, AuthModule, type AuthModuleOptions, Public, Scopes, ScopesGuard } from '@nest-m2m/auth';
 import { appOnTestIssuer, challenge } from './helpers/app.js';
-import { listenTestApp } from './helpers/nest-app.js';
+import { listenTestApp } from '../libs/auth/test/nest-app.js';
 import { TestIssuer } from '../libs/auth/test/test-issuer.js';
 
 const DOCUMENTS = 'https://documents.test.local';

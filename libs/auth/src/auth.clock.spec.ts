@@ -9,7 +9,8 @@ import { TestIssuer } from '../test/test-issuer.js';
 import { assertAuthOptions } from './auth.options.assert.js';
 import type { AuthModuleOptions } from './auth.options.js';
 import type { Clock } from './clock.js';
-import { listenWithAuth } from '../test/auth-app.js';
+import { listenTestApp } from '../test/nest-app.js';
+import { AuthModule } from './auth.module.js';
 
 @Controller('r')
 class RoutesController {
@@ -28,18 +29,20 @@ describe('AuthModule with an injected clock', () => {
   const call = (token: string) => request(app.getHttpServer()).get('/r').set('Authorization', `Bearer ${token}`);
 
   async function boot(options: Partial<AuthModuleOptions> = {}): Promise<void> {
-    app = await listenWithAuth(
-      {
-        issuer: issuer.issuer,
-        audience: issuer.audience,
-        jwksUri: issuer.jwksUri,
-        clockToleranceSeconds: 0,
-        clock,
-        globalGuards: true,
-        ...options,
-      },
-      [RoutesController],
-    );
+    app = await listenTestApp({
+      imports: [
+        AuthModule.forRoot({
+          issuer: issuer.issuer,
+          audience: issuer.audience,
+          jwksUri: issuer.jwksUri,
+          clockToleranceSeconds: 0,
+          clock,
+          globalGuards: true,
+          ...options,
+        }),
+      ],
+      controllers: [RoutesController],
+    });
   }
 
   beforeEach(async () => {

@@ -11,7 +11,8 @@ import { Principal } from './principal.decorator.js';
 import type { AuthPrincipal } from './principal.js';
 import { Scopes } from './scopes.decorator.js';
 import { VerifiedTokenCache } from './verified-token.cache.js';
-import { listenWithAuth } from '../test/auth-app.js';
+import { listenTestApp } from '../test/nest-app.js';
+import { AuthModule } from './auth.module.js';
 
 @Controller('r')
 class RoutesController {
@@ -39,16 +40,20 @@ describe.each(['express', 'fastify'] as const)('JwtAuthGuard fast path on %s', (
   beforeEach(async () => {
     skewMs = 0;
     issuer = await new TestIssuer().start();
-    app = await listenWithAuth(
+    app = await listenTestApp(
       {
-        issuer: issuer.issuer,
-        audience: issuer.audience,
-        jwksUri: issuer.jwksUri,
-        clockToleranceSeconds: 0,
-        clock: { now: () => Date.now() + skewMs },
-        globalGuards: true,
+        imports: [
+          AuthModule.forRoot({
+            issuer: issuer.issuer,
+            audience: issuer.audience,
+            jwksUri: issuer.jwksUri,
+            clockToleranceSeconds: 0,
+            clock: { now: () => Date.now() + skewMs },
+            globalGuards: true,
+          }),
+        ],
+        controllers: [RoutesController],
       },
-      [RoutesController],
       platform,
     );
   });

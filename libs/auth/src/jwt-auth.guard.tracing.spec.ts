@@ -9,7 +9,8 @@ import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@open
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TestIssuer } from '../test/test-issuer.js';
-import { listenWithAuth } from '../test/auth-app.js';
+import { listenTestApp } from '../test/nest-app.js';
+import { AuthModule } from './auth.module.js';
 
 @Controller('r')
 class RoutesController {
@@ -30,9 +31,10 @@ describe('JwtAuthGuard tracing', () => {
   beforeAll(async () => {
     trace.setGlobalTracerProvider(provider);
     issuer = await new TestIssuer().start();
-    app = await listenWithAuth({ issuer: issuer.issuer, audience: issuer.audience, jwksUri: issuer.jwksUri, globalGuards: true }, [
-      RoutesController,
-    ]);
+    app = await listenTestApp({
+      imports: [AuthModule.forRoot({ issuer: issuer.issuer, audience: issuer.audience, jwksUri: issuer.jwksUri, globalGuards: true })],
+      controllers: [RoutesController],
+    });
   });
   beforeEach(() => exporter.reset());
   afterAll(async () => {

@@ -12,7 +12,8 @@ import type { AuthModuleOptions } from './auth.options.js';
 import { Principal } from './principal.decorator.js';
 import type { AuthPrincipal } from './principal.js';
 import { VerifiedTokenCache } from './verified-token.cache.js';
-import { listenWithAuth } from '../test/auth-app.js';
+import { listenTestApp } from '../test/nest-app.js';
+import { AuthModule } from './auth.module.js';
 
 @Controller('r')
 class RoutesController {
@@ -42,17 +43,19 @@ describe('JwtStrategy defaults and limits', () => {
     /error_description="([^"]*)"/.exec(res.headers['www-authenticate'] ?? '')?.[1];
 
   async function boot(options: Partial<AuthModuleOptions> = {}): Promise<void> {
-    app = await listenWithAuth(
-      {
-        issuer: issuer.issuer,
-        audience: issuer.audience,
-        jwksUri: issuer.jwksUri,
-        clock: { now: () => now },
-        globalGuards: true,
-        ...options,
-      },
-      [RoutesController],
-    );
+    app = await listenTestApp({
+      imports: [
+        AuthModule.forRoot({
+          issuer: issuer.issuer,
+          audience: issuer.audience,
+          jwksUri: issuer.jwksUri,
+          clock: { now: () => now },
+          globalGuards: true,
+          ...options,
+        }),
+      ],
+      controllers: [RoutesController],
+    });
   }
 
   beforeAll(async () => {
@@ -121,7 +124,10 @@ describe('JwtStrategy under a plain AuthGuard("jwt")', () => {
 
   beforeAll(async () => {
     issuer = await new TestIssuer().start();
-    app = await listenWithAuth({ issuer: issuer.issuer, audience: issuer.audience, jwksUri: issuer.jwksUri }, [PassportController]);
+    app = await listenTestApp({
+      imports: [AuthModule.forRoot({ issuer: issuer.issuer, audience: issuer.audience, jwksUri: issuer.jwksUri })],
+      controllers: [PassportController],
+    });
   });
   afterAll(async () => {
     await app?.close();

@@ -13,7 +13,7 @@ import { AuthModule } from './auth.module.js';
 import { Public } from './public.decorator.js';
 import { Scopes } from './scopes.decorator.js';
 import { ScopesGuard } from './scopes.guard.js';
-import { listenWithAuth } from '../test/auth-app.js';
+import { listenTestApp } from '../test/nest-app.js';
 
 @Controller('docs')
 @Scopes('read:documents')
@@ -81,10 +81,10 @@ describe('ScopesGuard', () => {
 
   beforeAll(async () => {
     issuer = await new TestIssuer().start();
-    app = await listenWithAuth({ issuer: issuer.issuer, audience: issuer.audience, jwksUri: issuer.jwksUri, globalGuards: true }, [
-      DocumentsController,
-      PlainController,
-    ]);
+    app = await listenTestApp({
+      imports: [AuthModule.forRoot({ issuer: issuer.issuer, audience: issuer.audience, jwksUri: issuer.jwksUri, globalGuards: true })],
+      controllers: [DocumentsController, PlainController],
+    });
   });
   afterAll(async () => {
     await app?.close();

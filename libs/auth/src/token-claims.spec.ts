@@ -10,7 +10,8 @@ import { InvalidTokenError } from './bearer.errors.js';
 import { Principal } from './principal.decorator.js';
 import type { AuthPrincipal, TokenClaims } from './principal.js';
 import { checkClaims } from './token-claims.js';
-import { listenWithAuth } from '../test/auth-app.js';
+import { listenTestApp } from '../test/nest-app.js';
+import { AuthModule } from './auth.module.js';
 
 @Controller('r')
 class ClaimsController {
@@ -120,15 +121,19 @@ describe.each(['express', 'fastify'] as const)('an object-valued jti through the
 
   async function start(strictRfc9068: boolean) {
     issuer = await new TestIssuer().start();
-    app = await listenWithAuth(
+    app = await listenTestApp(
       {
-        issuer: issuer.issuer,
-        audience: issuer.audience,
-        jwksUri: issuer.jwksUri,
-        strictRfc9068,
-        globalGuards: true,
+        imports: [
+          AuthModule.forRoot({
+            issuer: issuer.issuer,
+            audience: issuer.audience,
+            jwksUri: issuer.jwksUri,
+            strictRfc9068,
+            globalGuards: true,
+          }),
+        ],
+        controllers: [ClaimsController],
       },
-      [ClaimsController],
       platform,
     );
   }
